@@ -1,0 +1,131 @@
+// Assembles the HTTP app: mounts every function module listed in hono.config.ts, auth, JSON rules and error mapping.
+import crypto from 'node:crypto'
+import { OpenAPIHono } from '@hono/zod-openapi'
+import { getCookie } from 'hono/cookie'
+import { bodyLimit } from 'hono/body-limit'
+import { HTTPException } from 'hono/http-exception'
+import { getConnInfo } from '@hono/node-server/conninfo'
+import type { Context } from 'hono'
+import type { Services } from './services.js'
+import type { AppEnv, FunctionContext, FunctionModule } from './http/define-function.js'
+import { ApiError } from './contracts/errors.js'
+
+const BODY_LIMIT_BYTES = 64 * 1024
+
+function errorBody(code: string, message: string, details?: Record<string, unknown>) {
+  return details ? { code, message, details } : { code, message }
+}
+
+function isLoopback(ip: string): boolean {
+  return ip === '127.0.0.1' || ip === '::1' || ip === '::ffff:127.0.0.1' || ip.startsWith('127.')
+}
+
+function peerAddress(c: Context): string {
+  try {
+    return getConnInfo(c).remote.address ?? 'unknown'
+  } catch {
+    return 'unknown' // app.request() in tests has no socket
+  }
+}
+
+/** Client IP and HTTPS-ness; forwarding headers count only when the peer is a local reverse proxy. */
+function clientInfo(c: Context): { clientIp: string; isHttps: boolean } {
+  const peer = peerAddress(c)
+  const trusted = peer === 'unknown' || isLoopback(peer)
+  const forwardedFor = trusted ? c.req.header('x-forwarded-for')?.split(',')[0]?.trim() : undefined
+  const forwardedProto = trusted ? c.req.header('x-forwarded-proto') : undefined
+  return {
+    clientIp: forwardedFor || peer,
+    isHttps: new URL(c.req.url).protocol === 'https:' || forwardedProto === 'https',
+  }
+}
+
+export interface AppOptions {
+  functions: FunctionModule[]
+  /** Extra routes mounted before the 404 handler (OpenAPI document, docs page). */
+  extraRoutes?: (app: OpenAPIHono<AppEnv>) => void
+}
+
+export function createApp(services: Services, options: AppOptions): OpenAPIHono<AppEnv> {
+  const app = new OpenAPIHono<AppEnv>({
+    defaultHook: (result, c) => {
+      if (!result.success) {
+        const issues = result.error.issues.map((issue) => ({ path: issue.path.join('.'), message: issue.message }))
+        return c.json(errorBody('bad_request', 'Request validation failed', { issues }), 400)
+      }
+    },
+  })
+
+  app.use('*', async (c, next) => {
+    const info = clientInfo(c)
+    c.set('clientIp', info.clientIp)
+    c.set('isHttps', info.isHttps)
+    c.set('actor', null)
+    await next()
+  })
+
+  app.use('*', async (c, next) => {
+    const method = c.req.method
+    if (method === 'POST' || method === 'PUT' || method === 'PATCH' || method === 'DELETE') {
+      const hasBody = Number(c.req.header('content-length') ?? 0) > 0 || c.req.header('transfer-encoding') !== undefined
+      const type = c.req.header('content-type') ?? ''
+      if (hasBody && !/^application\/json\s*(;|$)/i.test(type)) {
+        return c.json(errorBody('unsupported_media_type', 'Request bodies must be application/json'), 415)
+      }
+    }
+    await next()
+  })
+
+  app.use('*', bodyLimit({
+    maxSize: BODY_LIMIT_BYTES,
+    onError: (c) => c.json(errorBody('payload_too_large', 'Request body exceeds 64 KiB'), 413),
+  }))
+
+  // Authentication runs before validation, so an anonymous caller learns nothing about a route's body rules.
+  const publicRoutes = options.functions.filter((fn) => fn.public).map((fn) => ({
+    method: fn.route.method.toUpperCase(),
+    pattern: new RegExp(`^${fn.route.path.replace(/\{[^}]+\}/g, '[^/]+')}$`),
+  }))
+  app.use('*', async (c, next) => {
+    const isPublic = (c.req.method === 'GET' && c.req.path === '/api/openapi.json') || publicRoutes.some((r) => r.method === c.req.method && r.pattern.test(c.req.path))
+    if (!isPublic && (c.req.path.startsWith('/api/') || c.req.path.startsWith('/_admin/'))) {
+      const actor = await services.auth.authenticate(getCookie(c, 'session_token'))
+      if (!actor) return c.json(errorBody('unauthorized', 'Sign in first: missing, expired or revoked session'), 401)
+      c.set('actor', actor)
+    }
+    await next()
+  })
+
+  for (const fn of options.functions) {
+    const route = fn.route
+    app.openapi(route, (async (c: Context<AppEnv>) => {
+      const actor = c.get('actor')
+      const ctx = Object.create(services) as FunctionContext
+      Object.defineProperties(ctx, {
+        actor: { get: () => { if (!actor) throw new Error('public function read the actor'); return actor } },
+        clientIp: { value: c.get('clientIp') },
+        isHttps: { value: c.get('isHttps') },
+        log: { value: services.logger.child({ route: `${route.method.toUpperCase()} ${route.path}` }) },
+      })
+      return fn.handler(c as never, ctx)
+    }) as never)
+  }
+
+  options.extraRoutes?.(app)
+
+  app.notFound((c) => c.json(errorBody('not_found', `No route for ${c.req.method} ${c.req.path}`), 404))
+
+  app.onError((error, c) => {
+    if (error instanceof ApiError) return c.json(errorBody(error.code, error.message, error.details), error.status as 400)
+    if (error instanceof HTTPException) {
+      if (error.status === 400) return c.json(errorBody('bad_request', 'Malformed JSON body'), 400)
+      if (error.status === 413) return c.json(errorBody('payload_too_large', 'Request body exceeds 64 KiB'), 413)
+      if (error.status === 415) return c.json(errorBody('unsupported_media_type', 'Request bodies must be application/json'), 415)
+    }
+    const errorId = crypto.randomUUID()
+    services.logger.error({ err: error, error_id: errorId, path: c.req.path }, 'unhandled error')
+    return c.json(errorBody('internal_error', 'Unexpected failure; see the control-plane log', { error_id: errorId }), 500)
+  })
+
+  return app
+}

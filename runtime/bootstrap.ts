@@ -1,0 +1,44 @@
+// Builds a control plane from a Config: database + migrations, secrets + SSH key, admin user, services and app.
+import type { OpenAPIHono } from '@hono/zod-openapi'
+import type { Config } from './config.js'
+import type { Logger } from './logging.js'
+import { openDatabase, prepareDatabase } from './store/db.js'
+import { migrate } from './store/migrate.js'
+import { SecretStore } from './secrets/secret-store.js'
+import { ensureControlPlaneKey } from './ssh/control-plane-key.js'
+import { createServices, type Services } from './services.js'
+import { createApp } from './app.js'
+import { mountDocs } from './http/docs.js'
+import type { AppEnv } from './http/define-function.js'
+import type { JobControl } from './jobs/job-control.js'
+import type { ScryptParams } from './auth/passwords.js'
+import { functions } from '../hono.config.js'
+
+export interface ControlPlane {
+  services: Services
+  app: OpenAPIHono<AppEnv>
+  generatedAdminPassword?: string
+}
+
+export interface BootstrapOptions {
+  jobControl?: JobControl
+  scryptParams?: ScryptParams
+}
+
+/** A JobControl that does nothing: used until the scheduler is attached (and by API-only tests). */
+export const idleJobControl: JobControl = { wake() {}, abortRunning() {} }
+
+export async function bootstrap(config: Config, logger: Logger, options: BootstrapOptions = {}): Promise<ControlPlane> {
+  const db = openDatabase(config.dbUrl, config.dbAuthToken)
+  await prepareDatabase(db)
+  const applied = await migrate(db)
+  if (applied.length) logger.info({ migrations: applied }, 'applied migrations')
+  const secrets = SecretStore.open(config.secretsDir)
+  await ensureControlPlaneKey(secrets)
+  const services = createServices({ config, db, logger, secrets, jobControl: options.jobControl ?? idleJobControl, scryptParams: options.scryptParams })
+  const admin = await services.auth.bootstrapAdmin(config.adminEmail, config.adminPassword)
+  if (admin.created) logger.info({ email: config.adminEmail }, 'created the admin user')
+  await services.auth.purgeOldSessions()
+  const app = createApp(services, { functions, extraRoutes: (a) => mountDocs(a) })
+  return { services, app, generatedAdminPassword: admin.generatedPassword }
+}

@@ -1,0 +1,203 @@
+// Zod schemas of every API request and resource, named for the generated OpenAPI contract (spec/api.md).
+import { z } from '@hono/zod-openapi'
+import * as E from './enums.js'
+import {
+  SLUG_RE, NODE_NAME_RE, SSH_USER_RE, PROVIDER_FIELD_RE, hasTemplateSyntax, hasControlCharacters, isHostname,
+  isIpv4, isNodeHostname, isSafeHttpUrl, isUploadRef, isGitRef,
+} from './validation.js'
+
+const noTemplate = (s: string) => !hasTemplateSyntax(s)
+const TEMPLATE_MESSAGE = 'must not contain {{, {% or {#'
+
+export const Uuid = z.uuid().openapi({ example: '0b9f1c1e-6a4e-4c47-9b8e-2f5d0c3b7a10' })
+export const Timestamp = z.string().openapi({ example: '2026-02-18T12:34:56.789Z' })
+export const Name = z.string().min(1).max(100)
+  .refine((s) => !hasControlCharacters(s), 'must not contain control characters')
+  .refine(noTemplate, TEMPLATE_MESSAGE)
+export const Slug = z.string().regex(SLUG_RE, 'must be 1-40 lowercase letters, digits or inner hyphens')
+
+export const IdParam = z.object({ id: Uuid.openapi({ param: { name: 'id', in: 'path' } }) })
+
+export const JobAccepted = z.object({ job_id: Uuid }).openapi('JobAccepted')
+export const ResetResponse = z.object({ success: z.literal(true), status: z.literal('active') }).openapi('ResetResponse')
+export const SuccessResponse = z.object({ success: z.literal(true) }).openapi('SuccessResponse')
+
+export function page<T extends z.ZodTypeAny>(item: T, name: string) {
+  return z.object({ items: z.array(item), next_cursor: z.string().nullable() }).openapi(name)
+}
+
+export const PageQuery = z.object({
+  limit: z.coerce.number().int().min(1).max(200).optional().openapi({ param: { name: 'limit', in: 'query' }, example: 50 }),
+  cursor: z.string().max(200).optional().openapi({ param: { name: 'cursor', in: 'query' } }),
+})
+
+// ---- resources ----
+
+export const Site = z.object({
+  id: Uuid, name: z.string(), slug: z.string(), status: z.enum(E.SITE_STATUSES),
+  primary_environment_id: Uuid.nullable(), created_at: Timestamp, updated_at: Timestamp, state_version: z.number().int(),
+}).openapi('Site')
+
+export const Environment = z.object({
+  id: Uuid, site_id: Uuid, name: z.string(), slug: z.string(), environment_type: z.enum(E.ENVIRONMENT_TYPES),
+  status: z.enum(E.SITE_STATUSES), node_id: Uuid, source_environment_id: Uuid.nullable(),
+  promotion_preset: z.enum(E.PROMOTION_PRESETS), preview_url: z.string(), primary_domain_id: Uuid.nullable(),
+  current_release_id: Uuid.nullable(), drift_status: z.enum(E.DRIFT_STATUSES), drift_checked_at: Timestamp.nullable(),
+  last_drift_check_id: Uuid.nullable(), fastcgi_cache_enabled: z.boolean(), redis_cache_enabled: z.boolean(),
+  created_at: Timestamp, updated_at: Timestamp, state_version: z.number().int(),
+}).openapi('Environment')
+
+export const Backup = z.object({
+  id: Uuid, environment_id: Uuid, backup_scope: z.enum(E.BACKUP_SCOPES), status: z.enum(E.BACKUP_STATUSES),
+  storage_type: z.literal('s3'), storage_path: z.string(), retention_until: Timestamp, checksum: z.string().nullable(),
+  size_bytes: z.number().int().nullable(), created_at: Timestamp, completed_at: Timestamp.nullable(),
+}).openapi('Backup')
+
+export const Domain = z.object({
+  id: Uuid, environment_id: Uuid, hostname: z.string(), tls_status: z.enum(E.TLS_STATUSES), tls_issuer: z.literal('letsencrypt'),
+  is_primary: z.boolean(), created_at: Timestamp, updated_at: Timestamp,
+}).openapi('Domain')
+
+export const Job = z.object({
+  id: Uuid, job_type: z.enum(E.JOB_TYPES), status: z.enum(E.JOB_STATUSES), site_id: Uuid.nullable(),
+  environment_id: Uuid.nullable(), node_id: Uuid.nullable(), parent_job_id: Uuid.nullable(),
+  attempt_count: z.number().int(), max_attempts: z.number().int(), run_after: Timestamp.nullable(),
+  locked_at: Timestamp.nullable(), locked_by: z.string().nullable(), started_at: Timestamp.nullable(),
+  finished_at: Timestamp.nullable(), error_code: z.string().nullable(), error_message: z.string().nullable(),
+  created_at: Timestamp, updated_at: Timestamp,
+}).openapi('JobStatusResponse')
+
+export const Node = z.object({
+  id: Uuid, name: z.string(), hostname: z.string(), public_ip: z.string().nullable(), ssh_port: z.number().int(),
+  ssh_user: z.string(), status: z.enum(E.NODE_STATUSES), is_local: z.boolean(), provider: z.literal('hetzner').nullable(),
+  provider_server_id: z.string().nullable(), last_seen_at: Timestamp.nullable(), created_at: Timestamp,
+  updated_at: Timestamp, state_version: z.number().int(),
+}).openapi('Node')
+
+export const Metrics = z.object({
+  jobs_running: z.number().int().nonnegative(), jobs_queued: z.number().int().nonnegative(),
+  nodes_active: z.number().int().nonnegative(), sites_total: z.number().int().nonnegative(),
+}).openapi('Metrics')
+
+// ---- requests ----
+
+export const LoginRequest = z.object({
+  email: z.string().max(254).pipe(z.email()),
+  password: z.string().min(1).max(1024),
+}).strict().openapi('LoginRequest')
+
+export const CreateSiteRequest = z.object({
+  name: Name,
+  slug: Slug,
+  node_id: Uuid.optional(),
+}).strict().openapi('CreateSiteRequest')
+
+export const CreateEnvironmentRequest = z.object({
+  name: Name,
+  slug: Slug.refine((s) => s !== 'production', 'production is reserved for the production environment'),
+  type: z.enum(E.ENVIRONMENT_TYPES),
+  source_environment_id: Uuid.nullable().optional(),
+  promotion_preset: z.enum(E.PROMOTION_PRESETS),
+}).strict().refine((body) => body.type === 'production' || !!body.source_environment_id, {
+  message: 'staging and clone environments require source_environment_id', path: ['source_environment_id'],
+}).openapi('CreateEnvironmentRequest')
+
+export const ImportSiteRequest = z.object({
+  archive_url: z.string().max(2048).refine(isSafeHttpUrl, 'must be an http(s) URL with a host and no credentials').refine(noTemplate, TEMPLATE_MESSAGE),
+}).strict().openapi('ImportSiteRequest')
+
+export const DeployRequest = z.object({
+  source_type: z.enum(E.RELEASE_SOURCE_TYPES),
+  source_ref: z.string().min(1).max(2048).refine(noTemplate, TEMPLATE_MESSAGE),
+}).strict().superRefine((body, ctx) => {
+  const ok = body.source_type === 'git' ? isGitRef(body.source_ref) : isUploadRef(body.source_ref)
+  if (!ok) {
+    ctx.addIssue({
+      code: 'custom', path: ['source_ref'],
+      message: body.source_type === 'git'
+        ? 'must be <repo>#<ref> with an https://, ssh:// or git@host:path repository'
+        : 'must be an http(s) or s3://<bucket>/<key> URL of a .tar.gz artifact',
+    })
+  }
+}).openapi('DeployRequest')
+
+export const UpdatesRequest = z.object({ scope: z.enum(E.UPDATE_SCOPES) }).strict().openapi('UpdatesRequest')
+export const RestoreRequest = z.object({ backup_id: Uuid }).strict().openapi('RestoreRequest')
+export const PromoteRequest = z.object({ target_environment_id: Uuid }).strict().openapi('PromoteRequest')
+
+export const CacheToggleRequest = z.object({
+  fastcgi_cache_enabled: z.boolean().optional(),
+  redis_cache_enabled: z.boolean().optional(),
+}).strict().refine((body) => body.fastcgi_cache_enabled !== undefined || body.redis_cache_enabled !== undefined, {
+  message: 'set at least one of fastcgi_cache_enabled, redis_cache_enabled',
+}).openapi('CacheToggleRequest')
+
+export const CreateBackupRequest = z.object({ backup_scope: z.enum(E.BACKUP_SCOPES) }).strict().openapi('CreateBackupRequest')
+
+export const AddDomainRequest = z.object({
+  hostname: z.string().max(253).refine(isHostname, 'must be a lowercase fully qualified hostname (not an IP, no trailing dot)'),
+}).strict().openapi('AddDomainRequest')
+
+export const MagicLoginResponse = z.object({ login_url: z.string(), expires_at: Timestamp }).openapi('MagicLoginResponse')
+
+const RegisterNode = z.object({
+  name: z.string().regex(NODE_NAME_RE, 'must be a lowercase hostname label'),
+  hostname: z.string().max(253).refine(isNodeHostname, 'must be a hostname or an IP address'),
+  public_ip: z.string().refine(isIpv4, 'must be an IPv4 address'),
+  ssh_port: z.number().int().min(1).max(65535).optional(),
+  ssh_user: z.string().regex(SSH_USER_RE, 'must be a valid Linux user name').optional(),
+}).strict().openapi('RegisterNodeRequest')
+
+const AcquireNode = z.object({
+  name: z.string().regex(NODE_NAME_RE, 'must be a lowercase hostname label'),
+  provider: z.literal('hetzner'),
+  server_type: z.string().regex(PROVIDER_FIELD_RE),
+  location: z.string().regex(PROVIDER_FIELD_RE),
+  image: z.string().regex(PROVIDER_FIELD_RE),
+}).strict().openapi('AcquireNodeRequest')
+
+export const CreateNodeRequest = z.union([RegisterNode, AcquireNode]).openapi('CreateNodeRequest')
+export type CreateNodeInput = z.infer<typeof CreateNodeRequest>
+
+export const JobsQuery = PageQuery.extend({
+  status: z.enum(E.JOB_STATUSES).optional().openapi({ param: { name: 'status', in: 'query' } }),
+  job_type: z.enum(E.JOB_TYPES).optional().openapi({ param: { name: 'job_type', in: 'query' } }),
+  site_id: Uuid.optional().openapi({ param: { name: 'site_id', in: 'query' } }),
+  environment_id: Uuid.optional().openapi({ param: { name: 'environment_id', in: 'query' } }),
+  node_id: Uuid.optional().openapi({ param: { name: 'node_id', in: 'query' } }),
+})
+
+// ---- internal settings ----
+
+const SecretFlag = z.object({ set: z.boolean() })
+export const SettingsView = z.object({
+  control_plane_domain: z.string().nullable(),
+  preview_domain: z.string().nullable(),
+  dns01_provider: z.enum(E.DNS01_PROVIDERS).nullable(),
+  dns01_credentials_json: SecretFlag,
+  backup_s3_endpoint: z.string().nullable(),
+  backup_s3_region: z.string().nullable(),
+  backup_s3_bucket: z.string().nullable(),
+  backup_s3_access_key_id: z.string().nullable(),
+  backup_s3_secret_access_key: SecretFlag,
+  backup_retention_days: z.number().int(),
+  hetzner_api_token: SecretFlag,
+  hetzner_api_base_url: z.string().nullable(),
+  ssh_public_key: z.string(),
+}).openapi('SettingsView')
+
+export const SettingsPatch = z.object({
+  control_plane_domain: z.string().nullable().optional(),
+  preview_domain: z.string().nullable().optional(),
+  dns01_provider: z.string().nullable().optional(),
+  dns01_credentials_json: z.string().min(1).nullable().optional(),
+  backup_s3_endpoint: z.string().nullable().optional(),
+  backup_s3_region: z.string().nullable().optional(),
+  backup_s3_bucket: z.string().nullable().optional(),
+  backup_s3_access_key_id: z.string().nullable().optional(),
+  backup_s3_secret_access_key: z.string().min(1).nullable().optional(),
+  backup_retention_days: z.number().int().nullable().optional(),
+  hetzner_api_token: z.string().min(1).nullable().optional(),
+  hetzner_api_base_url: z.string().nullable().optional(),
+}).strict().openapi('SettingsPatch')
+export type SettingsPatchInput = z.infer<typeof SettingsPatch>

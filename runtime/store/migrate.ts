@@ -1,0 +1,54 @@
+// Applies runtime/store/migrations/NNNN_<what>.sql in order, each with its schema_migrations row in one transaction.
+import fs from 'node:fs'
+import path from 'node:path'
+import crypto from 'node:crypto'
+import { fileURLToPath } from 'node:url'
+import type { Db } from './db.js'
+import { queryAll } from './db.js'
+import { nowIso } from '../clock.js'
+
+export const MIGRATIONS_DIR = path.join(path.dirname(fileURLToPath(import.meta.url)), 'migrations')
+
+export class MigrationError extends Error {}
+
+interface MigrationFile { version: string; name: string; sql: string; checksum: string }
+
+function readMigrations(dir: string): MigrationFile[] {
+  return fs.readdirSync(dir)
+    .filter((name) => /^\d{4}_[a-z0-9_]+\.sql$/.test(name))
+    .sort()
+    .map((name) => {
+      const sql = fs.readFileSync(path.join(dir, name), 'utf8')
+      return { version: name.slice(0, 4), name, sql, checksum: crypto.createHash('sha256').update(sql).digest('hex') }
+    })
+}
+
+/** Splits a migration into statements; our migrations contain no semicolons inside literals or triggers. */
+function statements(sql: string): string[] {
+  return sql
+    .split('\n').filter((line) => !line.trim().startsWith('--')).join('\n')
+    .split(';').map((s) => s.trim()).filter(Boolean)
+}
+
+export async function migrate(db: Db, dir = MIGRATIONS_DIR): Promise<string[]> {
+  await db.execute(`CREATE TABLE IF NOT EXISTS schema_migrations (
+    version TEXT PRIMARY KEY, name TEXT NOT NULL, checksum TEXT NOT NULL, applied_at TEXT NOT NULL)`)
+  const applied = new Map((await queryAll<{ version: string; checksum: string; name: string }>(db,
+    'SELECT version, checksum, name FROM schema_migrations')).map((row) => [row.version, row]))
+  const done: string[] = []
+  for (const file of readMigrations(dir)) {
+    const existing = applied.get(file.version)
+    if (existing) {
+      if (existing.checksum !== file.checksum) {
+        throw new MigrationError(`migration ${file.name} was changed after it was applied (checksum differs); refusing to start`)
+      }
+      continue
+    }
+    await db.batch([
+      ...statements(file.sql),
+      { sql: 'INSERT INTO schema_migrations (version, name, checksum, applied_at) VALUES (?, ?, ?, ?)', args: [file.version, file.name, file.checksum, nowIso()] },
+    ], 'write')
+    done.push(file.name)
+  }
+  return done
+}
