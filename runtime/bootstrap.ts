@@ -39,6 +39,6 @@ export async function bootstrap(config: Config, logger: Logger, options: Bootstr
   const admin = await services.auth.bootstrapAdmin(config.adminEmail, config.adminPassword)
   if (admin.created) logger.info({ email: config.adminEmail }, 'created the admin user')
   await services.auth.purgeOldSessions()
-  const app = createApp(services, { functions, extraRoutes: (a) => mountDocs(a) })
+  const app = createApp(services, { functions, extraRoutes: (a) => mountDocs(a, functions) })
   return { services, app, generatedAdminPassword: admin.generatedPassword }
 }
