@@ -1,0 +1,463 @@
+<?php
+// Pressluft node helper: the WordPress operations the control plane and the playbooks need,
+// without WP-CLI. Run as the environment's Linux user:
+//   php pl-wp.php --root=<release or current> <command> [--key=value ...]
+// Stdout is exactly one JSON line: {"ok":true,...} (exit 0) or {"ok":false,"error":{"code","message"}}
+// (exit 1); usage errors exit 2. Secrets (the admin password) come on stdin, never in argv.
+// Managed by Pressluft (pressluft-helper role); do not edit on a node.
+
+if (PHP_SAPI !== 'cli') {
+    http_response_code(404);
+    exit;
+}
+
+const PL_COMMANDS = [
+    'install' => ['url', 'title', 'admin-user', 'admin-email'],
+    'is-installed' => [],
+    'db-ping' => [],
+    'table-prefix' => [],
+    'search-replace' => ['from', 'to'],
+    'option-get' => ['name'],
+    'option-set' => ['name', 'value'],
+    'magic-login-token' => [],
+    'cache-flush' => [],
+];
+
+$GLOBALS['pl_done'] = false;
+
+function pl_emit(array $payload, int $code): void
+{
+    // WordPress (or a plugin) may have printed something while loading: stdout must carry only our line.
+    while (ob_get_level() > 0) {
+        ob_end_clean();
+    }
+    $GLOBALS['pl_done'] = true;
+    fwrite(STDOUT, json_encode($payload, JSON_UNESCAPED_SLASHES | JSON_UNESCAPED_UNICODE | JSON_PARTIAL_OUTPUT_ON_ERROR) . "\n");
+    exit($code);
+}
+
+function pl_ok(array $data = []): void
+{
+    pl_emit(['ok' => true] + $data, 0);
+}
+
+function pl_fail(string $code, string $message, int $exit = 1): void
+{
+    pl_emit(['ok' => false, 'error' => ['code' => $code, 'message' => $message]], $exit);
+}
+
+// WordPress ends requests with die() in many places (dead database, wp_die): turn any exit that
+// did not go through pl_emit into a JSON failure with a non-zero status.
+register_shutdown_function(function (): void {
+    if ($GLOBALS['pl_done']) {
+        return;
+    }
+    $error = error_get_last();
+    $buffer = '';
+    while (ob_get_level() > 0) {
+        $buffer = ob_get_clean() . $buffer;
+    }
+    $message = $error !== null && in_array($error['type'], [E_ERROR, E_PARSE, E_CORE_ERROR, E_COMPILE_ERROR], true)
+        ? $error['message']
+        : trim(preg_replace('/\s+/', ' ', strip_tags($buffer)));
+    $GLOBALS['pl_done'] = true;
+    fwrite(STDOUT, json_encode(['ok' => false, 'error' => ['code' => 'wordpress_exited', 'message' => substr($message !== '' ? $message : 'WordPress stopped the command', 0, 2000)]], JSON_UNESCAPED_SLASHES) . "\n");
+    exit(1);
+});
+
+ob_start();
+
+// ---- arguments -------------------------------------------------------------------------------
+
+$pl_args = ['root' => null];
+$pl_command = null;
+foreach (array_slice($argv, 1) as $arg) {
+    if (preg_match('/^--([a-z][a-z-]*)=(.*)$/s', $arg, $m)) {
+        $pl_args[$m[1]] = $m[2];
+    } elseif (preg_match('/^--([a-z][a-z-]*)$/', $arg, $m)) {
+        $pl_args[$m[1]] = '';
+    } elseif ($pl_command === null) {
+        $pl_command = $arg;
+    } else {
+        pl_fail('usage', "unexpected argument: $arg", 2);
+    }
+}
+if ($pl_command === null || !isset(PL_COMMANDS[$pl_command])) {
+    pl_fail('usage', 'usage: pl-wp.php --root=<dir> <' . implode('|', array_keys(PL_COMMANDS)) . '> [--key=value ...]', 2);
+}
+foreach (array_merge(['root'], PL_COMMANDS[$pl_command]) as $required) {
+    if (!isset($pl_args[$required]) || $pl_args[$required] === '' && $required !== 'value' && $required !== 'to') {
+        pl_fail('usage', "missing --$required", 2);
+    }
+}
+$pl_root = rtrim($pl_args['root'], '/');
+if (!is_file("$pl_root/wp-load.php")) {
+    pl_fail('usage', "no WordPress at $pl_root", 2);
+}
+if (!is_file("$pl_root/wp-config.php")) {
+    pl_fail('no_config', "$pl_root/wp-config.php is missing");
+}
+
+// ---- wp-config without WordPress -------------------------------------------------------------
+
+// Reads DB_* constants and $table_prefix with PHP's tokenizer, so db-ping, table-prefix and
+// search-replace work even when WordPress itself cannot load.
+function pl_read_config(string $file): array
+{
+    $tokens = array_values(array_filter(token_get_all((string) file_get_contents($file)), function ($t) {
+        return !is_array($t) || !in_array($t[0], [T_WHITESPACE, T_COMMENT, T_DOC_COMMENT], true);
+    }));
+    $literal = function ($t) {
+        if (!is_array($t) || $t[0] !== T_CONSTANT_ENCAPSED_STRING) {
+            return null;
+        }
+        $body = substr($t[1], 1, -1);
+        return $t[1][0] === "'" ? str_replace(["\\\\", "\\'"], ["\\", "'"], $body) : stripcslashes($body);
+    };
+    $config = ['constants' => [], 'table_prefix' => null];
+    $count = count($tokens);
+    for ($i = 0; $i < $count; $i++) {
+        $t = $tokens[$i];
+        if (is_array($t) && $t[0] === T_STRING && strtolower($t[1]) === 'define' && ($tokens[$i + 1] ?? null) === '(') {
+            $name = $literal($tokens[$i + 2] ?? null);
+            if ($name !== null && ($tokens[$i + 3] ?? null) === ',') {
+                $value = $literal($tokens[$i + 4] ?? null);
+                if ($value !== null) {
+                    $config['constants'][$name] = $value;
+                }
+            }
+        } elseif (is_array($t) && $t[0] === T_VARIABLE && $t[1] === '$table_prefix' && ($tokens[$i + 1] ?? null) === '=') {
+            $value = $literal($tokens[$i + 2] ?? null);
+            if ($value !== null) {
+                $config['table_prefix'] = $value;
+            }
+        }
+    }
+    return $config;
+}
+
+function pl_db_connect(array $config): mysqli
+{
+    $c = $config['constants'];
+    foreach (['DB_NAME', 'DB_USER', 'DB_PASSWORD'] as $name) {
+        if (!isset($c[$name])) {
+            pl_fail('no_config', "$name is not defined in wp-config.php");
+        }
+    }
+    $host = $c['DB_HOST'] ?? 'localhost';
+    $port = null;
+    $socket = null;
+    if (preg_match('/^(.*):(\d+)$/', $host, $m)) {
+        [$host, $port] = [$m[1], (int) $m[2]];
+    } elseif (preg_match('/^(.*):(\/.+)$/', $host, $m)) {
+        [$host, $socket] = [$m[1], $m[2]];
+    }
+    mysqli_report(MYSQLI_REPORT_OFF);
+    $db = mysqli_init();
+    $db->options(MYSQLI_OPT_CONNECT_TIMEOUT, 5);
+    if (!@$db->real_connect($host, $c['DB_USER'], $c['DB_PASSWORD'], $c['DB_NAME'], $port, $socket)) {
+        pl_fail('db_connect_failed', 'cannot connect to the database: ' . mysqli_connect_error());
+    }
+    $db->set_charset($c['DB_CHARSET'] ?? 'utf8mb4');
+    return $db;
+}
+
+// ---- serialization-safe search and replace ---------------------------------------------------
+
+final class PlReplacer
+{
+    public int $unparsable = 0;
+
+    /** @param array<string,string> $pairs */
+    public function __construct(private array $pairs)
+    {
+    }
+
+    public function value(string $value): string
+    {
+        $trimmed = trim($value);
+        if ($this->looksSerialized($trimmed)) {
+            // Custom-serialized objects (C:) and enums (E:) cannot be rebuilt without their classes.
+            if (preg_match('/(^|[;{}])[CE]:\d+:"/', $trimmed)) {
+                $this->unparsable++;
+                return $value;
+            }
+            // allowed_classes => false: objects never wake up (no __wakeup/__destruct gadgets);
+            // they come back as __PHP_Incomplete_Class and are written back by serializeValue().
+            $data = @unserialize($trimmed, ['allowed_classes' => false]);
+            if ($data === false && $trimmed !== 'b:0;') {
+                $this->unparsable++;
+                return $value;
+            }
+            return $this->serializeValue($this->walk($data));
+        }
+        return strtr($value, $this->pairs);
+    }
+
+    // Same rules as WordPress's is_serialized(): a plain string that merely starts with "s:" or
+    // "i:" is not treated as serialized.
+    private function looksSerialized(string $v): bool
+    {
+        if ($v === 'N;') {
+            return true;
+        }
+        if (strlen($v) < 4 || $v[1] !== ':' || !in_array(substr($v, -1), [';', '}'], true)) {
+            return false;
+        }
+        return match ($v[0]) {
+            's' => substr($v, -2, 1) === '"' && (bool) preg_match('/^s:\d+:"/s', $v),
+            'a', 'O', 'C', 'E' => (bool) preg_match('/^' . $v[0] . ':\d+:/s', $v),
+            'b' => (bool) preg_match('/^b:[01];$/', $v),
+            'i', 'd' => (bool) preg_match('/^' . $v[0] . ':[0-9.E+-]+;$/', $v),
+            default => false,
+        };
+    }
+
+    private function walk(mixed $data): mixed
+    {
+        if (is_string($data)) {
+            return $this->value($data);
+        }
+        if (is_array($data)) {
+            $out = [];
+            foreach ($data as $key => $item) {
+                $out[$key] = $this->walk($item);
+            }
+            return $out;
+        }
+        if (is_object($data)) {
+            // Property names keep their visibility markers ("\0*\0name") in the array cast.
+            $props = (array) $data;
+            $class = get_class($data);
+            if ($data instanceof __PHP_Incomplete_Class) {
+                $class = $props['__PHP_Incomplete_Class_Name'];
+                unset($props['__PHP_Incomplete_Class_Name']);
+            }
+            foreach ($props as $key => $item) {
+                $props[$key] = $this->walk($item);
+            }
+            return new PlObject($class, $props);
+        }
+        return $data;
+    }
+
+    private function serializeValue(mixed $data): string
+    {
+        if ($data instanceof PlObject) {
+            $body = '';
+            foreach ($data->props as $key => $item) {
+                $body .= serialize((string) $key) . $this->serializeValue($item);
+            }
+            return 'O:' . strlen($data->class) . ':"' . $data->class . '":' . count($data->props) . ':{' . $body . '}';
+        }
+        if (is_array($data)) {
+            $body = '';
+            foreach ($data as $key => $item) {
+                $body .= serialize($key) . $this->serializeValue($item);
+            }
+            return 'a:' . count($data) . ':{' . $body . '}';
+        }
+        return serialize($data);
+    }
+}
+
+final class PlObject
+{
+    public function __construct(public string $class, public array $props)
+    {
+    }
+}
+
+function pl_search_replace(mysqli $db, string $prefix, string $from, string $to, array $skip): array
+{
+    // The JSON-escaped form ("https:\/\/example.com") appears in block markup and JSON options.
+    $pairs = [$from => $to];
+    $jsonFrom = str_replace('/', '\\/', $from);
+    if ($jsonFrom !== $from) {
+        $pairs[$jsonFrom] = str_replace('/', '\\/', $to);
+    }
+    $replacer = new PlReplacer($pairs);
+    $tables = [];
+    $result = $db->query("SHOW FULL TABLES WHERE Table_type = 'BASE TABLE'");
+    while ($row = $result->fetch_row()) {
+        $table = $row[0];
+        if (strncmp($table, $prefix, strlen($prefix)) !== 0) {
+            continue;
+        }
+        if (in_array($table, $skip, true) || in_array(substr($table, strlen($prefix)), $skip, true)) {
+            continue;
+        }
+        $tables[] = $table;
+    }
+    $report = ['tables' => 0, 'rows' => 0, 'replacements' => 0, 'unparsable' => 0];
+    foreach ($tables as $table) {
+        $report['tables']++;
+        $qt = '`' . str_replace('`', '``', $table) . '`';
+        $columns = [];
+        $result = $db->query("SHOW COLUMNS FROM $qt");
+        while ($col = $result->fetch_assoc()) {
+            if (preg_match('/char|text|blob|json/i', $col['Type'])) {
+                $columns[] = $col['Field'];
+            }
+        }
+        foreach ($columns as $column) {
+            $qc = '`' . str_replace('`', '``', $column) . '`';
+            $conditions = [];
+            $params = [];
+            foreach (array_keys($pairs) as $needle) {
+                $conditions[] = "$qc LIKE BINARY ?";
+                $params[] = '%' . addcslashes($needle, '\\%_') . '%';
+            }
+            // Update by exact (binary) old value: works for tables without a primary key too,
+            // and identical values get identical replacements anyway.
+            $select = $db->prepare("SELECT DISTINCT $qc FROM $qt WHERE " . implode(' OR ', $conditions));
+            $select->bind_param(str_repeat('s', count($params)), ...$params);
+            $select->execute();
+            $values = $select->get_result()->fetch_all(MYSQLI_NUM);
+            $select->close();
+            foreach ($values as [$old]) {
+                if ($old === null) {
+                    continue;
+                }
+                $new = $replacer->value($old);
+                if ($new === $old) {
+                    continue;
+                }
+                $update = $db->prepare("UPDATE $qt SET $qc = ? WHERE $qc = BINARY ?");
+                $update->bind_param('ss', $new, $old);
+                if (!$update->execute()) {
+                    pl_fail('db_error', "updating $table.$column failed: " . $update->error);
+                }
+                $report['rows'] += $update->affected_rows;
+                $report['replacements']++;
+                $update->close();
+            }
+        }
+    }
+    $report['unparsable'] = $replacer->unparsable;
+    return $report;
+}
+
+// ---- commands that do not load WordPress -----------------------------------------------------
+
+$pl_config = pl_read_config("$pl_root/wp-config.php");
+
+if ($pl_command === 'table-prefix') {
+    if ($pl_config['table_prefix'] === null) {
+        pl_fail('no_config', '$table_prefix is not set in wp-config.php');
+    }
+    pl_ok(['table_prefix' => $pl_config['table_prefix']]);
+}
+
+if ($pl_command === 'db-ping') {
+    $db = pl_db_connect($pl_config);
+    $row = $db->query('SELECT 1')->fetch_row();
+    $row[0] == 1 ? pl_ok(['db_ok' => true]) : pl_fail('db_error', 'SELECT 1 failed');
+}
+
+if ($pl_command === 'search-replace') {
+    if ($pl_args['from'] === $pl_args['to']) {
+        pl_ok(['tables' => 0, 'rows' => 0, 'replacements' => 0, 'unparsable' => 0]);
+    }
+    $db = pl_db_connect($pl_config);
+    $skip = array_values(array_filter(array_map('trim', explode(',', $pl_args['skip-tables'] ?? ''))));
+    pl_ok(pl_search_replace($db, (string) $pl_config['table_prefix'], $pl_args['from'], $pl_args['to'], $skip));
+}
+
+// ---- commands that load WordPress (at global scope: WordPress relies on globals) -------------
+
+$pl_url = $pl_args['url'] ?? null;
+$pl_parts = parse_url($pl_url ?? 'http://localhost/') ?: [];
+$_SERVER['HTTP_HOST'] = ($pl_parts['host'] ?? 'localhost') . (isset($pl_parts['port']) ? ':' . $pl_parts['port'] : '');
+$_SERVER['SERVER_NAME'] = $pl_parts['host'] ?? 'localhost';
+$_SERVER['SERVER_PORT'] = (string) ($pl_parts['port'] ?? (($pl_parts['scheme'] ?? 'http') === 'https' ? 443 : 80));
+$_SERVER['REQUEST_URI'] = '/';
+$_SERVER['REQUEST_METHOD'] = 'GET';
+$_SERVER['SERVER_PROTOCOL'] = 'HTTP/1.1';
+$_SERVER['REMOTE_ADDR'] = '127.0.0.1';
+if (($pl_parts['scheme'] ?? 'http') === 'https') {
+    $_SERVER['HTTPS'] = 'on';
+}
+// Keeps wp_not_installed() from redirecting to install.php (and exiting) before install runs.
+define('WP_INSTALLING', $pl_command === 'install' || $pl_command === 'is-installed');
+
+if ($pl_command === 'install') {
+    // For this process only (wp-config never defines them): wp_install() takes the site URL and
+    // the first post's GUID from WP_SITEURL instead of guessing it from the CLI script path.
+    define('WP_SITEURL', rtrim($pl_url, '/'));
+    define('WP_HOME', rtrim($pl_url, '/'));
+    // No local MTA on nodes: do not try to mail the new-site notice.
+    function wp_new_blog_notification($blog_title, $blog_url, $user_id, $password)
+    {
+    }
+}
+
+require "$pl_root/wp-load.php";
+
+switch ($pl_command) {
+    case 'is-installed':
+        is_blog_installed() ? pl_ok(['installed' => true]) : pl_fail('not_installed', 'WordPress is not installed');
+        break;
+
+    case 'install':
+        if (is_blog_installed()) {
+            pl_ok(['installed' => true, 'changed' => false]);
+        }
+        $password = rtrim((string) stream_get_contents(STDIN), "\r\n");
+        if ($password === '') {
+            pl_fail('usage', 'the admin password must be given on stdin', 2);
+        }
+        if (!is_email($pl_args['admin-email'])) {
+            pl_fail('usage', 'invalid --admin-email', 2);
+        }
+        require_once ABSPATH . 'wp-admin/includes/upgrade.php';
+        $result = wp_install($pl_args['title'], $pl_args['admin-user'], $pl_args['admin-email'], true, '', wp_slash($password));
+        if (!empty($GLOBALS['wpdb']->last_error) || !is_blog_installed()) {
+            pl_fail('install_failed', 'wp_install failed: ' . $GLOBALS['wpdb']->last_error);
+        }
+        $url = rtrim($pl_url, '/');
+        update_option('siteurl', $url);
+        update_option('home', $url);
+        // nginx serves every path through index.php (try_files), so pretty permalinks just work.
+        update_option('permalink_structure', '/%postname%/');
+        flush_rewrite_rules(false);
+        pl_ok(['installed' => true, 'changed' => true, 'user_id' => (int) $result['user_id']]);
+        break;
+
+    case 'option-get':
+        $sentinel = new stdClass();
+        $value = get_option($pl_args['name'], $sentinel);
+        if ($value === $sentinel) {
+            pl_fail('not_found', 'option ' . $pl_args['name'] . ' does not exist');
+        }
+        pl_ok(['name' => $pl_args['name'], 'value' => $value]);
+        break;
+
+    case 'option-set':
+        $before = get_option($pl_args['name']);
+        $changed = $before !== $pl_args['value'];
+        if ($changed && !update_option($pl_args['name'], $pl_args['value']) && get_option($pl_args['name']) !== $pl_args['value']) {
+            pl_fail('db_error', 'could not update option ' . $pl_args['name']);
+        }
+        pl_ok(['name' => $pl_args['name'], 'changed' => $changed]);
+        break;
+
+    case 'magic-login-token':
+        $admins = get_users(['role' => 'administrator', 'orderby' => 'ID', 'order' => 'ASC', 'number' => 1, 'fields' => 'ID']);
+        if ($admins === []) {
+            pl_fail('no_admin', 'no administrator account exists');
+        }
+        $token = rtrim(strtr(base64_encode(random_bytes(32)), '+/', '-_'), '=');
+        $expires = time() + 60;
+        // Only the SHA-256 is stored, bound to the first administrator; the mu-plugin redeems it.
+        set_transient('pressluft_magic_' . hash('sha256', $token), ['user_id' => (int) $admins[0], 'expires' => $expires], 60);
+        pl_ok(['token' => $token, 'expires_at' => gmdate('Y-m-d\TH:i:s.000\Z', $expires)]);
+        break;
+
+    case 'cache-flush':
+        $flushed = wp_cache_flush();
+        flush_rewrite_rules(false);
+        pl_ok(['flushed' => (bool) $flushed]);
+        break;
+}
+pl_fail('internal', 'unhandled command');
