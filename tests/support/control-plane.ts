@@ -6,6 +6,7 @@ import { Writable } from 'node:stream'
 import { loadConfig, type Config } from '../../runtime/config.js'
 import { createLogger } from '../../runtime/logging.js'
 import { bootstrap, type BootstrapOptions, type ControlPlane } from '../../runtime/bootstrap.js'
+import { recordLogLine, rememberSecret } from './log-audit.js'
 
 export const ADMIN_EMAIL = 'admin@example.test'
 export const ADMIN_PASSWORD = 'correct horse battery staple'
@@ -31,7 +32,13 @@ export async function createTestControlPlane(env: Record<string, string> = {}, o
     ...env,
   })
   const logLines: string[] = []
-  const sink = new Writable({ write(chunk, _enc, cb) { logLines.push(...String(chunk).split('\n').filter(Boolean)); cb() } })
+  const sink = new Writable({
+    write(chunk, _enc, cb) {
+      for (const line of String(chunk).split('\n').filter(Boolean)) { logLines.push(line); recordLogLine(line) }
+      cb()
+    },
+  })
+  rememberSecret(ADMIN_PASSWORD)
   const logger = createLogger(config.logLevel, sink)
   // Cheap scrypt parameters keep the suite fast; tests/unit/passwords.test.ts covers the production parameters.
   const plane = await bootstrap(config, logger, { scryptParams: { logN: 10, r: 8, p: 1 }, ...options })
@@ -52,6 +59,7 @@ export async function createTestControlPlane(env: Record<string, string> = {}, o
       const res = await request('POST', '/api/login', { email: ADMIN_EMAIL, password: ADMIN_PASSWORD })
       if (res.status !== 200) throw new Error(`login failed: ${res.status} ${await res.text()}`)
       cookie = res.headers.get('set-cookie')!.split(';')[0]
+      rememberSecret(cookie.split('=')[1])
       return cookie
     },
     async close() {
