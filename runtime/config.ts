@@ -100,7 +100,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, defaults: Runti
     acmeDirectoryUrl: httpUrl('PRESSLUFT_ACME_DIRECTORY_URL', env.PRESSLUFT_ACME_DIRECTORY_URL || defaults.acmeDirectoryUrl),
     acmeCaCertFile,
     acmeEmail,
-    wpCoreUrl: httpUrl('PRESSLUFT_WP_CORE_URL', env.PRESSLUFT_WP_CORE_URL || defaults.wpCoreUrl),
+    // "distro" makes nodes copy the distribution's wordpress package instead of downloading core (nodes without web access).
+    wpCoreUrl: env.PRESSLUFT_WP_CORE_URL === 'distro' ? 'distro' : httpUrl('PRESSLUFT_WP_CORE_URL', env.PRESSLUFT_WP_CORE_URL || defaults.wpCoreUrl),
     jobTimeoutOverrides: defaults.jobTimeoutOverrides,
     repoRoot: path.resolve(path.dirname(new URL(import.meta.url).pathname), '..'),
   }
