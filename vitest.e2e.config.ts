@@ -8,5 +8,6 @@ export default defineConfig({
     hookTimeout: 900_000,
     fileParallelism: false,
     pool: 'forks',
+    globalSetup: ['tests/support/global-log-check.ts'],
   },
 })

@@ -1,0 +1,176 @@
+// End to end through the HTTP API on lab nodes: register + provision a node, create sites and a staging clone.
+import fs from 'node:fs'
+import http from 'node:http'
+import path from 'node:path'
+import { Resolver } from 'node:dns/promises'
+import { describe, it, expect, beforeAll, afterAll } from 'vitest'
+import { labUp, labAuthorize, labExec, type LabStatus } from '../lab/lab.js'
+import { createTestControlPlane, type TestControlPlane } from '../support/control-plane.js'
+import { waitForJob, lastRecap } from '../support/jobs.js'
+import { rememberSecret } from '../support/log-audit.js'
+import { queryOne } from '../../runtime/store/db.js'
+import { PUBLIC_KEY_SECRET } from '../../runtime/ssh/control-plane-key.js'
+
+const LAB = { instance: process.env.PRESSLUFT_E2E_LAB ?? 'e2e' }
+const timings: Record<string, number> = {}
+
+function httpGet(ip: string, host: string, urlPath = '/'): Promise<{ status: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    const req = http.request({ host: ip, port: 80, path: urlPath, headers: { host }, timeout: 20_000 }, (res) => {
+      let body = ''
+      res.on('data', (d) => { body += d })
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body }))
+    })
+    req.on('error', reject)
+    req.on('timeout', () => req.destroy(new Error('timeout')))
+    req.end()
+  })
+}
+
+async function timed<T>(name: string, fn: () => Promise<T>): Promise<T> {
+  const start = Date.now()
+  try { return await fn() } finally { timings[name] = (Date.now() - start) / 1000 }
+}
+
+describe('provision a node and create live WordPress sites through the API', () => {
+  let lab: LabStatus
+  let cp: TestControlPlane
+  let nodeId: string
+  const sites: { id: string; envId: string; previewUrl: string; name: string }[] = []
+
+  beforeAll(async () => {
+    lab = await labUp({ ...LAB, nodes: 1 })
+    cp = await createTestControlPlane({
+      PRESSLUFT_WP_CORE_URL: 'distro',
+      PRESSLUFT_ACME_DIRECTORY_URL: lab.acme.directory_url,
+      PRESSLUFT_ACME_CA_CERT_FILE: lab.acme.ca_cert,
+    }, { startScheduler: true })
+    const pubFile = path.join(cp.dir, 'control-plane.pub')
+    fs.writeFileSync(pubFile, `${await cp.services.secrets.get(PUBLIC_KEY_SECRET)}\n`)
+    await labAuthorize(pubFile, LAB)
+    await cp.login()
+  })
+
+  afterAll(async () => {
+    console.log(`e2e timings (s): ${JSON.stringify(timings)}`)
+    await cp?.close()
+  })
+
+  it('provisions a registered node: node_provision succeeds and the node becomes active with its public IP', async () => {
+    const node = lab.nodes[0]
+    const res = await cp.request('POST', '/api/nodes', { name: 'node1', hostname: node.ip, public_ip: node.ip })
+    expect(res.status).toBe(202)
+    const { job_id } = await res.json()
+    const job = await timed('node_provision_first', () => waitForJob(cp, job_id))
+    expect(job.error_message ?? '').toBe('')
+    expect(job.status).toBe('succeeded')
+    const nodes = await (await cp.request('GET', '/api/nodes')).json()
+    expect(nodes.items).toHaveLength(1)
+    expect(nodes.items[0]).toMatchObject({ name: 'node1', status: 'active', public_ip: node.ip, is_local: false })
+    nodeId = nodes.items[0].id
+    // apache2 must never be installed next to nginx.
+    const apache = await labExec('node1', ['dpkg-query', '-W', '-f=${Status}', 'apache2'], { ...LAB, reject: false })
+    expect(apache.stdout).not.toContain('install ok installed')
+  })
+
+  it('re-provisioning the same node is idempotent: the second run reports changed=0', async () => {
+    const node = lab.nodes[0]
+    const res = await cp.request('POST', '/api/nodes', { name: 'node1', hostname: node.ip, public_ip: node.ip })
+    expect(res.status).toBe(202)
+    const { job_id } = await res.json()
+    const job = await timed('node_provision_second', () => waitForJob(cp, job_id))
+    expect(job.status).toBe('succeeded')
+    expect(lastRecap(cp, job_id)).toMatchObject({ changed: 0, failed: 0 })
+  })
+
+  it('creates a site whose preview URL serves the WordPress front page with the site name', async () => {
+    const started = Date.now()
+    const res = await cp.request('POST', '/api/sites', { name: 'Acme Lab Blog', slug: 'acme', node_id: nodeId })
+    expect(res.status).toBe(202)
+    const { job_id } = await res.json()
+    const job = await waitForJob(cp, job_id)
+    expect(job.error_message ?? '').toBe('')
+    expect(job.status).toBe('succeeded')
+    const siteList = await (await cp.request('GET', '/api/sites')).json()
+    const site = siteList.items.find((s: { slug: string }) => s.slug === 'acme')
+    expect(site.status).toBe('active')
+    const envs = await (await cp.request('GET', `/api/sites/${site.id}/environments`)).json()
+    expect(envs.items).toHaveLength(1)
+    const env = envs.items[0]
+    expect(env).toMatchObject({ environment_type: 'production', status: 'active' })
+    expect(env.current_release_id).not.toBeNull()
+    const release = await queryOne<{ environment_id: string; health_status: string }>(cp.services.db, 'SELECT * FROM releases WHERE id = ?', [env.current_release_id])
+    expect(release).toMatchObject({ environment_id: env.id, health_status: 'healthy' })
+
+    const previewHost = new URL(env.preview_url).hostname
+    expect(previewHost).toBe(`${env.id.slice(0, 8)}.${lab.nodes[0].ip.replace(/\./g, '-')}.sslip.io`)
+    const resolver = new Resolver()
+    resolver.setServers([lab.dns])
+    expect(await resolver.resolve4(previewHost)).toEqual([lab.nodes[0].ip])
+    const page = await httpGet(lab.nodes[0].ip, previewHost)
+    timings.site_create_to_live = (Date.now() - started) / 1000
+    expect(page.status).toBe(200)
+    expect(page.body).toContain('Acme Lab Blog')
+    sites.push({ id: site.id, envId: env.id, previewUrl: env.preview_url, name: 'Acme Lab Blog' })
+  })
+
+  it('re-running site_create for an existing environment (at-least-once delivery) reports changed=0', async () => {
+    const job = await queryOne<{ id: string }>(cp.services.db, "SELECT id FROM jobs WHERE job_type = 'site_create' AND site_id = ?", [sites[0].id])
+    // Redeliver the finished job exactly as crash recovery would requeue it, then let the scheduler run it again.
+    await cp.services.db.execute({ sql: "UPDATE jobs SET status = 'queued', finished_at = NULL, locked_at = NULL, locked_by = NULL, attempt_count = 0 WHERE id = ?", args: [job!.id] })
+    await cp.services.db.execute({ sql: "UPDATE sites SET status = 'deploying' WHERE id = ?", args: [sites[0].id] })
+    await cp.services.db.execute({ sql: "UPDATE environments SET status = 'deploying' WHERE id = ?", args: [sites[0].envId] })
+    cp.services.jobControl.wake()
+    const rerun = await waitForJob(cp, job!.id)
+    expect(rerun.status).toBe('succeeded')
+    expect(lastRecap(cp, job!.id)).toMatchObject({ changed: 0, failed: 0 })
+  })
+
+  it('clones production into a staging environment with its own URL and database', async () => {
+    const res = await cp.request('POST', `/api/sites/${sites[0].id}/environments`, {
+      name: 'Staging', slug: 'staging', type: 'staging', source_environment_id: sites[0].envId, promotion_preset: 'content-protect',
+    })
+    expect(res.status).toBe(202)
+    const job = await timed('env_create', async () => waitForJob(cp, (await res.json()).job_id))
+    expect(job.error_message ?? '').toBe('')
+    expect(job.status).toBe('succeeded')
+    const envs = await (await cp.request('GET', `/api/sites/${sites[0].id}/environments`)).json()
+    const staging = envs.items.find((e: { slug: string }) => e.slug === 'staging')
+    expect(staging).toMatchObject({ environment_type: 'staging', status: 'active', source_environment_id: sites[0].envId })
+    expect(staging.preview_url).not.toBe(sites[0].previewUrl)
+    const page = await httpGet(lab.nodes[0].ip, new URL(staging.preview_url).hostname)
+    expect(page.status).toBe(200)
+    expect(page.body).toContain('Acme Lab Blog')
+    // The clone's pages point at its own URL, not production's.
+    expect(page.body).toContain(new URL(staging.preview_url).hostname)
+    expect(page.body).not.toContain(new URL(sites[0].previewUrl).hostname)
+    const dbs = await labExec('node1', ['mariadb', '-N', '-e', 'SHOW DATABASES'], LAB)
+    expect(dbs.stdout).toContain(`wp_${staging.id.slice(0, 8)}`)
+    expect(dbs.stdout).toContain(`wp_${sites[0].envId.slice(0, 8)}`)
+    const baseline = await queryOne<{ kind: string }>(cp.services.db, 'SELECT kind FROM drift_checks WHERE environment_id = ?', [staging.id])
+    expect(baseline?.kind).toBe('baseline')
+  })
+
+  it('isolates a second site on the same node: it cannot read the first site\'s files or database', async () => {
+    const res = await cp.request('POST', '/api/sites', { name: 'Second Shop', slug: 'second', node_id: nodeId })
+    const job = await waitForJob(cp, (await res.json()).job_id)
+    expect(job.status).toBe('succeeded')
+    const envs = await (await cp.request('GET', `/api/sites/${(await (await cp.request('GET', '/api/sites')).json()).items.find((s: { slug: string }) => s.slug === 'second').id}/environments`)).json()
+    const second = envs.items[0]
+    const first = sites[0]
+    const secondUser = `wp_${second.id.slice(0, 8)}`
+    const firstConfig = `/var/www/sites/${first.id}/production/shared/wp-config.php`
+    const readFiles = await labExec('node1', ['runuser', '-u', secondUser, '--', 'cat', firstConfig], { ...LAB, reject: false })
+    expect(readFiles.exitCode).not.toBe(0)
+    const listDir = await labExec('node1', ['runuser', '-u', secondUser, '--', 'ls', `/var/www/sites/${first.id}/production`], { ...LAB, reject: false })
+    expect(listDir.exitCode).not.toBe(0)
+    const password = await cp.services.secrets.get(`env/${second.id}/db_password`)
+    expect(password).toBeTruthy()
+    rememberSecret(password!)
+    const ownDb = await labExec('node1', ['mariadb', '-u', secondUser, `-p${password}`, `wp_${second.id.slice(0, 8)}`, '-N', '-e', 'SELECT 1'], { ...LAB, reject: false })
+    expect(ownDb.exitCode).toBe(0)
+    const otherDb = await labExec('node1', ['mariadb', '-u', secondUser, `-p${password}`, `wp_${first.envId.slice(0, 8)}`, '-N', '-e', 'SELECT 1'], { ...LAB, reject: false })
+    expect(otherDb.exitCode).not.toBe(0)
+    expect(otherDb.stderr).toMatch(/Access denied/i)
+  })
+})
