@@ -5,6 +5,7 @@ import type { Logger } from './logging.js'
 import type { SecretStore } from './secrets/secret-store.js'
 import type { JobControl } from './jobs/job-control.js'
 import { AuthService } from './auth/auth-service.js'
+import { JobService } from './jobs/job-service.js'
 import type { ScryptParams } from './auth/passwords.js'
 
 export interface Services {
@@ -14,6 +15,7 @@ export interface Services {
   secrets: SecretStore
   auth: AuthService
   jobControl: JobControl
+  jobs: JobService
 }
 
 export interface ServiceDeps {
@@ -30,5 +32,6 @@ export function createServices(deps: ServiceDeps): Services {
   return {
     config, db, logger, secrets, jobControl,
     auth: new AuthService(db, logger, deps.scryptParams),
+    jobs: new JobService(db, config, logger, () => jobControl),
   }
 }
