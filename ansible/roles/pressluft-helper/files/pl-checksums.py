@@ -1,7 +1,9 @@
 #!/usr/bin/python3
 """Pressluft protected-data checksums (drift baseline and drift checks), run as root on a node.
 
-  pl-checksums.py --database DB --prefix PREFIX --tables posts,postmeta --root ENV_ROOT/current --paths wp-content/uploads
+  pl-checksums.py --wp-config ENV_ROOT/shared/wp-config.php --tables posts,postmeta \
+                  --root ENV_ROOT/current --paths wp-content/uploads
+  (or --database DB --prefix PREFIX instead of --wp-config)
 
 Prints one JSON line {"db_checksums": {...}, "file_checksums": {...}} (spec/ansible.md "Drift and
 promotion"): per table (unprefixed name) the row count and CHECKSUM TABLE; per path the SHA-256 of
@@ -12,9 +14,24 @@ import argparse
 import hashlib
 import json
 import os
+import re
 import sys
 
 import pymysql
+
+DEFINE_RE = re.compile(r"""define\(\s*['"]DB_NAME['"]\s*,\s*'((?:[^'\\]|\\.)*)'\s*\)""")
+PREFIX_RE = re.compile(r"""^\s*\$table_prefix\s*=\s*'((?:[^'\\]|\\.)*)'\s*;""", re.M)
+
+
+def read_wp_config(path):
+    # Reads the two values without executing PHP; the file is Pressluft's own template.
+    with open(path, encoding="utf-8") as handle:
+        text = handle.read()
+    name, prefix = DEFINE_RE.search(text), PREFIX_RE.search(text)
+    if not name or not prefix:
+        sys.exit("DB_NAME or $table_prefix not found in " + path)
+    unescape = lambda value: re.sub(r"\\(.)", r"\1", value)
+    return unescape(name.group(1)), unescape(prefix.group(1))
 
 
 def db_checksums(database, prefix, tables):
@@ -54,12 +71,17 @@ def path_checksum(base):
 
 def main():
     parser = argparse.ArgumentParser()
-    parser.add_argument("--database", required=True)
-    parser.add_argument("--prefix", required=True)
+    parser.add_argument("--wp-config")
+    parser.add_argument("--database")
+    parser.add_argument("--prefix")
     parser.add_argument("--tables", default="")
     parser.add_argument("--root", required=True)
     parser.add_argument("--paths", default="")
     args = parser.parse_args()
+    if args.wp_config:
+        args.database, args.prefix = read_wp_config(args.wp_config)
+    if not args.database or args.prefix is None:
+        parser.error("--wp-config or --database and --prefix are required")
     tables = [t for t in args.tables.split(",") if t]
     paths = [p for p in args.paths.split(",") if p]
     files = {}
