@@ -7,6 +7,14 @@ import type { JobControl } from './jobs/job-control.js'
 import { AuthService } from './auth/auth-service.js'
 import { JobService } from './jobs/job-service.js'
 import type { ScryptParams } from './auth/passwords.js'
+import { SettingsService } from './settings/settings-service.js'
+import { SiteService } from './sites/site-service.js'
+import { EnvironmentService } from './environments/environment-service.js'
+import { MagicLoginService } from './environments/magic-login-service.js'
+import { BackupService } from './backups/backup-service.js'
+import { DomainService } from './domains/domain-service.js'
+import { NodeService } from './nodes/node-service.js'
+import { MetricsService } from './metrics/metrics-service.js'
 
 export interface Services {
   config: Config
@@ -16,6 +24,14 @@ export interface Services {
   auth: AuthService
   jobControl: JobControl
   jobs: JobService
+  settings: SettingsService
+  sites: SiteService
+  environments: EnvironmentService
+  magicLogin: MagicLoginService
+  backups: BackupService
+  domains: DomainService
+  nodes: NodeService
+  metrics: MetricsService
 }
 
 export interface ServiceDeps {
@@ -29,9 +45,18 @@ export interface ServiceDeps {
 
 export function createServices(deps: ServiceDeps): Services {
   const { config, db, logger, secrets, jobControl } = deps
+  const settings = new SettingsService(db, secrets, logger)
   return {
     config, db, logger, secrets, jobControl,
     auth: new AuthService(db, logger, deps.scryptParams),
     jobs: new JobService(db, config, logger, () => jobControl),
+    settings,
+    sites: new SiteService(db, config, settings, () => jobControl),
+    environments: new EnvironmentService(db, config, settings, () => jobControl),
+    magicLogin: new MagicLoginService(db, config, secrets, logger),
+    backups: new BackupService(db, config, settings, () => jobControl),
+    domains: new DomainService(db, config, settings, () => jobControl),
+    nodes: new NodeService(db, config, settings, () => jobControl),
+    metrics: new MetricsService(db),
   }
 }

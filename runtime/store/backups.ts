@@ -1,0 +1,33 @@
+// SQL for backups.
+import type { Executor } from './db.js'
+import { queryOne, run } from './db.js'
+import { selectPage, type Page, type PageRequest } from './pagination.js'
+import type { BackupScope, BackupStatus } from '../contracts/enums.js'
+
+export interface BackupRow {
+  id: string; environment_id: string; backup_scope: BackupScope; status: BackupStatus; storage_type: 's3'
+  storage_path: string; retention_until: string; checksum: string | null; size_bytes: number | null
+  created_at: string; completed_at: string | null
+}
+
+export async function insertBackup(ex: Executor, backup: Pick<BackupRow, 'id' | 'environment_id' | 'backup_scope' | 'storage_path' | 'retention_until' | 'created_at'>): Promise<void> {
+  await run(ex, `INSERT INTO backups (id, environment_id, backup_scope, status, storage_type, storage_path, retention_until, created_at)
+    VALUES (?, ?, ?, 'pending', 's3', ?, ?, ?)`, [
+    backup.id, backup.environment_id, backup.backup_scope, backup.storage_path, backup.retention_until, backup.created_at,
+  ])
+}
+
+export async function findBackup(ex: Executor, id: string): Promise<BackupRow | undefined> {
+  return queryOne<BackupRow>(ex, 'SELECT * FROM backups WHERE id = ?', [id])
+}
+
+export async function listBackupsOfEnvironment(ex: Executor, environmentId: string, page: PageRequest): Promise<Page<BackupRow>> {
+  return selectPage<BackupRow>(ex, { from: 'backups', where: ['environment_id = ?'], args: [environmentId] }, page)
+}
+
+/** Newest usable full backup of the environment completed at or after `completedSince` (pre-operation reuse, backup gate). */
+export async function findFreshFullBackup(ex: Executor, environmentId: string, completedSince: string, now: string): Promise<BackupRow | undefined> {
+  return queryOne<BackupRow>(ex, `SELECT * FROM backups
+    WHERE environment_id = ? AND backup_scope = 'full' AND status = 'completed' AND retention_until > ? AND completed_at >= ?
+    ORDER BY completed_at DESC, id DESC LIMIT 1`, [environmentId, now, completedSince])
+}
