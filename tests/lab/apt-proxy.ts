@@ -1,0 +1,58 @@
+// The apt-cacher-ng shared by all lab instances: our own config, bound only to the shared lab address, stopped with the last instance.
+import { mkdirSync, writeFileSync } from 'node:fs'
+import path from 'node:path'
+import { aptProxyPort, sharedLink, sharedServicesIp } from './addresses.js'
+import { deleteLink, ensureSharedLink } from './network.js'
+import { sharedDir } from './paths.js'
+import { isRunning, startDaemon, stopProcess, waitForTcp } from './processes.js'
+import { readSharedState, writeSharedState } from './state.js'
+
+export const aptProxyUrl = `http://${sharedServicesIp}:${aptProxyPort}`
+export const aptCacheDir = path.join(sharedDir, 'apt-cacher-ng', 'cache')
+
+function writeConfig(confDir: string): void {
+  const home = path.dirname(confDir)
+  mkdirSync(confDir, { recursive: true })
+  mkdirSync(path.join(home, 'log'), { recursive: true })
+  mkdirSync(aptCacheDir, { recursive: true })
+  writeFileSync(
+    path.join(confDir, 'acng.conf'),
+    [
+      `CacheDir: ${aptCacheDir}`,
+      `LogDir: ${path.join(home, 'log')}`,
+      'SupportDir: /usr/lib/apt-cacher-ng',
+      `Port: ${aptProxyPort}`,
+      `BindAddress: ${sharedServicesIp}`,
+      `SocketPath: ${path.join(home, 'socket')}`,
+      `PidFile: ${path.join(home, 'pid')}`,
+      'ForeGround: 1',
+      'ReportPage: acng-report.html',
+      'ExThreshold: 4',
+      'ConnectProto: v4 v6',
+      '',
+    ].join('\n'),
+  )
+}
+
+// Caller holds the shared lock.
+export async function ensureAptProxy(log: (line: string) => void): Promise<void> {
+  await ensureSharedLink(sharedLink)
+  const shared = readSharedState()
+  if (isRunning(shared.apt_proxy)) return
+  const confDir = path.join(sharedDir, 'apt-cacher-ng', 'conf')
+  writeConfig(confDir)
+  log(`starting apt-cacher-ng on ${aptProxyUrl}`)
+  const record = await startDaemon('apt-cacher-ng', ['-c', confDir], {
+    logFile: path.join(sharedDir, 'apt-cacher-ng', 'daemon.log'),
+  })
+  writeSharedState({ ...shared, apt_proxy: record })
+  await waitForTcp(sharedServicesIp, aptProxyPort, 'apt-cacher-ng', record)
+}
+
+// Caller holds the shared lock and has checked that no instance is left.
+export async function stopAptProxy(): Promise<void> {
+  const shared = readSharedState()
+  await stopProcess(shared.apt_proxy)
+  writeSharedState({ ...shared, apt_proxy: undefined })
+  await deleteLink(sharedLink)
+}

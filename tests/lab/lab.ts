@@ -1,0 +1,221 @@
+// The lab's public API, used by the CLI and by other test suites: up, status, exec, authorize, down of one instance.
+import { appendFileSync, existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs'
+import { acmeDirectoryUrl, acmeFiles, ensureAcme } from './acme.js'
+import { instanceNetwork, isLabAddress, maxInstanceIndex, nodeIp, ports, type InstanceNetwork } from './addresses.js'
+import { aptProxyUrl, ensureAptProxy, stopAptProxy } from './apt-proxy.js'
+import { ensureBaseImage } from './base-image.js'
+import { dnsProbeName, ensureDns } from './dns.js'
+import { withLock } from './lock.js'
+import { createNodeNetwork, deleteLink, deleteNetns, ensureBridge, hostIpv4Addresses, linkNames } from './network.js'
+import { execInNode, isNodeRunning, nodeDirs, seedNode, startNode, stopNode, waitForSsh, type ExecOptions } from './nodes.js'
+import { instanceName, instancePaths } from './paths.js'
+import { stopProcess } from './processes.js'
+import { ensureS3, newS3Credentials, s3Endpoint } from './s3.js'
+import { ensureKeyPair, knownHostsLines, writeKnownHosts } from './ssh-keys.js'
+import { allInstanceStates, readState, sharedLockFile, writeState, type InstanceState, type NodeState } from './state.js'
+
+export interface LabNode {
+  name: string
+  ip: string
+  ssh_port: number
+  ssh_user: string
+  ssh_key: string
+}
+
+export interface LabStatus {
+  nodes: LabNode[]
+  dns: string
+  apt_proxy: string
+  acme: { directory_url: string; ca_cert: string }
+  s3: { endpoint: string; region: string; bucket: string; access_key_id: string; secret_access_key: string }
+  dns_probe_name: string
+}
+
+export interface LabOptions {
+  // Defaults to $PRESSLUFT_LAB, else "default".
+  instance?: string
+  log?: (line: string) => void
+}
+
+const stderrLog = (line: string): void => { process.stderr.write(`[lab] ${line}\n`) }
+
+async function allocateNetwork(instance: string): Promise<InstanceNetwork> {
+  const taken = new Set(allInstanceStates().filter((s) => s.instance !== instance).map((s) => s.network.index))
+  const hostAddresses = new Set((await hostIpv4Addresses()).filter(isLabAddress))
+  const links = new Set(await linkNames())
+  for (let index = 0; index <= maxInstanceIndex; index++) {
+    const network = instanceNetwork(index)
+    const prefix = network.gateway.slice(0, network.gateway.lastIndexOf('.') + 1)
+    // Skip subnets someone else (another checkout, a leftover) already uses on this host.
+    const inUse = taken.has(index) || links.has(network.bridge) || [...hostAddresses].some((a) => a.startsWith(prefix))
+    if (!inUse) return network
+  }
+  throw new Error('no free /24 left in 198.18.0.0/15 for another lab instance')
+}
+
+function nodeState(instance: string, network: InstanceNetwork, number: number): NodeState {
+  return {
+    name: `node${number}`,
+    number,
+    ip: nodeIp(network, number),
+    netns: `plab-${instance}-node${number}`,
+    veth: `${network.bridge}n${number}`,
+  }
+}
+
+function extraAuthorizedKeys(file: string): string[] {
+  return existsSync(file) ? readFileSync(file, 'utf8').split('\n').filter((l) => l.trim().length > 0) : []
+}
+
+export async function labUp(options: LabOptions & { nodes?: number } = {}): Promise<LabStatus> {
+  const instance = instanceName(options.instance)
+  const log = options.log ?? stderrLog
+  const wanted = options.nodes ?? 1
+  if (!Number.isInteger(wanted) || wanted < 1) throw new Error('--nodes must be a positive integer')
+  const paths = instancePaths(instance)
+  await withLock(paths.lock, `lab "${instance}"`, async () => {
+    const base = await ensureBaseImage(log)
+    let state = await withLock(sharedLockFile, 'lab shared', async () => {
+      const existing = readState(instance)
+      const current: InstanceState = existing ?? {
+        instance,
+        network: await allocateNetwork(instance),
+        s3: newS3Credentials(),
+        nodes: [],
+        services: {},
+      }
+      // Recorded before anything starts, so a crash half-way still leaves `down` a complete list to undo.
+      writeState(current)
+      await ensureAptProxy(log)
+      return current
+    })
+    for (const dir of [paths.run, paths.logs, paths.nodes]) mkdirSync(dir, { recursive: true })
+    const labKey = await ensureKeyPair(paths.sshKey, `pressluft-lab-${instance}`)
+    await ensureBridge(state.network)
+    const save = (next: InstanceState): InstanceState => { writeState(next); state = next; return next }
+
+    save({ ...state, services: { ...state.services, acme: await ensureAcme(state, paths.acme, paths.logs) } })
+    save({ ...state, services: { ...state.services, s3: await ensureS3(state, paths.s3, paths.logs) } })
+
+    const count = Math.max(wanted, state.nodes.length)
+    const nodes = Array.from({ length: count }, (_, i) => state.nodes[i] ?? nodeState(instance, state.network, i + 1))
+    save({ ...state, nodes })
+    save({ ...state, services: { ...state.services, dns: await ensureDns(state, paths.dns, paths.logs) } })
+
+    const toStart = nodes.filter((node) => !isNodeRunning(node))
+    if (toStart.length > 0) log(`starting ${toStart.map((n) => n.name).join(', ')} in lab "${instance}" (${state.network.cidr})`)
+    const caCert = readFileSync(acmeFiles(paths.acme).caCert, 'utf8')
+    const authorizedKeys = [labKey, ...extraAuthorizedKeys(paths.authorizedKeys)]
+    for (const node of toStart) {
+      await stopNode(node)
+      const dirs = nodeDirs(paths.nodes, node.name)
+      await seedNode({ base, dirs, name: node.name, gateway: state.network.gateway, authorizedKeys, acmeCaCert: caCert })
+      await createNodeNetwork(state.network, node)
+      const started = await startNode(node, base, dirs, `${paths.logs}/${node.name}.log`)
+      save({ ...state, nodes: state.nodes.map((n) => (n.name === node.name ? started : n)) })
+    }
+    await Promise.all(state.nodes.map((node) => waitForSsh(node, `${paths.logs}/${node.name}.log`)))
+    writeKnownHosts(paths.knownHosts, state.nodes.flatMap((node) =>
+      knownHostsLines(nodeDirs(paths.nodes, node.name).upper, [node.ip, `${node.name}.lab.test`])))
+  })
+  return labStatus({ instance })
+}
+
+function requireState(instance: string): InstanceState {
+  const state = readState(instance)
+  if (!state) throw new Error(`lab "${instance}" is not up (run: PRESSLUFT_LAB=${instance} npm run lab -- up)`)
+  return state
+}
+
+export function labStatus(options: LabOptions = {}): LabStatus {
+  const instance = instanceName(options.instance)
+  const state = requireState(instance)
+  const paths = instancePaths(instance)
+  return {
+    nodes: state.nodes.map((node) => ({ name: node.name, ip: node.ip, ssh_port: ports.ssh, ssh_user: 'root', ssh_key: paths.sshKey })),
+    dns: state.network.gateway,
+    apt_proxy: aptProxyUrl,
+    acme: { directory_url: acmeDirectoryUrl(state), ca_cert: acmeFiles(paths.acme).caCert },
+    s3: { endpoint: s3Endpoint(state), ...state.s3 },
+    dns_probe_name: dnsProbeName,
+  }
+}
+
+// Where the lab keeps files a caller may want beyond the status shape.
+export function labFiles(options: LabOptions = {}): { knownHosts: string; sshKey: string; logs: string } {
+  const paths = instancePaths(instanceName(options.instance))
+  return { knownHosts: paths.knownHosts, sshKey: paths.sshKey, logs: paths.logs }
+}
+
+export function labIsUp(options: LabOptions = {}): boolean {
+  const state = readState(instanceName(options.instance))
+  return state !== undefined && state.nodes.length > 0 && state.nodes.every(isNodeRunning)
+}
+
+function findNode(state: InstanceState, name: string): NodeState {
+  const node = state.nodes.find((n) => n.name === name || n.ip === name || `${n.name}.lab.test` === name)
+  if (!node) throw new Error(`no node "${name}" in lab "${state.instance}" (have: ${state.nodes.map((n) => n.name).join(', ')})`)
+  return node
+}
+
+export async function labExec(node: string, argv: string[], options: LabOptions & ExecOptions = {}) {
+  const state = requireState(instanceName(options.instance))
+  return execInNode(findNode(state, node), argv, options)
+}
+
+const appendKeyScript = 'mkdir -p /root/.ssh && chmod 700 /root/.ssh && touch /root/.ssh/authorized_keys && chmod 600 /root/.ssh/authorized_keys && (grep -qxF "$1" /root/.ssh/authorized_keys || printf "%s\\n" "$1" >> /root/.ssh/authorized_keys)'
+
+export async function labAuthorize(publicKeyPath: string, options: LabOptions = {}): Promise<void> {
+  const instance = instanceName(options.instance)
+  const keys = readFileSync(publicKeyPath, 'utf8').split('\n').map((l) => l.trim()).filter((l) => /^(ssh|ecdsa|sk)-/.test(l))
+  if (keys.length === 0) throw new Error(`${publicKeyPath} holds no OpenSSH public key`)
+  const paths = instancePaths(instance)
+  await withLock(paths.lock, `lab "${instance}"`, async () => {
+    const state = requireState(instance)
+    const known = extraAuthorizedKeys(paths.authorizedKeys)
+    // Kept so nodes added by a later `up --nodes N` get the key too.
+    for (const key of keys) if (!known.includes(key)) appendFileSync(paths.authorizedKeys, `${key}\n`)
+    for (const node of state.nodes.filter(isNodeRunning)) {
+      for (const key of keys) await execInNode(node, ['sh', '-c', appendKeyScript, 'authorize', key])
+    }
+  })
+}
+
+export async function labDown(options: LabOptions = {}): Promise<void> {
+  const instance = instanceName(options.instance)
+  const log = options.log ?? stderrLog
+  const paths = instancePaths(instance)
+  await withLock(paths.lock, `lab "${instance}"`, async () => {
+    const state = readState(instance)
+    if (state) {
+      log(`stopping lab "${instance}"`)
+      await Promise.all(state.nodes.map(stopNode))
+      await Promise.all([state.services.dns, state.services.acme, state.services.s3].map((record) => stopProcess(record)))
+      for (const node of state.nodes) {
+        await deleteNetns(node.netns)
+        await deleteLink(node.veth)
+      }
+      await deleteLink(state.network.bridge)
+    }
+    rmSync(paths.run, { recursive: true, force: true })
+    await withLock(sharedLockFile, 'lab shared', async () => {
+      rmSync(paths.state, { force: true })
+      if (allInstanceStates().length === 0) await stopAptProxy()
+    })
+  })
+}
+
+// An INI inventory of the instance's nodes for ansible, using the lab key and known_hosts.
+export function renderInventory(options: LabOptions = {}): string {
+  const status = labStatus(options)
+  const files = labFiles(options)
+  const hosts = status.nodes.map((n) =>
+    `${n.name} ansible_host=${n.ip} ansible_port=${n.ssh_port} ansible_user=${n.ssh_user} ansible_ssh_private_key_file=${n.ssh_key}`)
+  return [
+    '[lab]', ...hosts, '',
+    '[lab:vars]',
+    `ansible_ssh_common_args='-o UserKnownHostsFile=${files.knownHosts} -o StrictHostKeyChecking=yes'`,
+    'ansible_python_interpreter=/usr/bin/python3',
+    '',
+  ].join('\n')
+}
