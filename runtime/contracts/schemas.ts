@@ -21,6 +21,7 @@ export const IdParam = z.object({ id: Uuid.openapi({ param: { name: 'id', in: 'p
 export const JobAccepted = z.object({ job_id: Uuid }).openapi('JobAccepted')
 export const ResetResponse = z.object({ success: z.literal(true), status: z.literal('active') }).openapi('ResetResponse')
 export const SuccessResponse = z.object({ success: z.literal(true) }).openapi('SuccessResponse')
+export const CancelJobResponse = z.object({ success: z.literal(true), status: z.literal('cancelled') }).openapi('CancelJobResponse')
 
 export function page<T extends z.ZodTypeAny>(item: T, name: string) {
   return z.object({ items: z.array(item), next_cursor: z.string().nullable() }).openapi(name)
@@ -78,6 +79,12 @@ export const Metrics = z.object({
   jobs_running: z.number().int().nonnegative(), jobs_queued: z.number().int().nonnegative(),
   nodes_active: z.number().int().nonnegative(), sites_total: z.number().int().nonnegative(),
 }).openapi('Metrics')
+
+export const SitePage = page(Site, 'SitePage')
+export const EnvironmentPage = page(Environment, 'EnvironmentPage')
+export const BackupPage = page(Backup, 'BackupPage')
+export const DomainPage = page(Domain, 'DomainPage')
+export const NodePage = page(Node, 'NodePage')
 
 // ---- requests ----
 
