@@ -12,16 +12,27 @@ import { mountDocs } from './http/docs.js'
 import type { AppEnv } from './http/define-function.js'
 import type { JobControl } from './jobs/job-control.js'
 import type { ScryptParams } from './auth/passwords.js'
-import { functions } from '../hono.config.js'
+import { functions, schedules, jobRunner } from '../hono.config.js'
+import { Scheduler } from './scheduler/scheduler.js'
+import type { AnsibleOptions, JobRunner } from './jobs/job-runner.js'
 
 export interface ControlPlane {
   services: Services
   app: OpenAPIHono<AppEnv>
   generatedAdminPassword?: string
+  /** The job loop; absent when the caller supplied its own JobControl. */
+  scheduler?: Scheduler
 }
 
 export interface BootstrapOptions {
   jobControl?: JobControl
+  /** Start the job loop (npm start does; tests opt in). Without it jobs stay queued and nothing touches a node. */
+  startScheduler?: boolean
+  /** Replaces functions/jobs/run-job.ts (benchmarks use a no-op runner). */
+  jobRunner?: JobRunner
+  /** Ansible overrides for the runner (tests: fixture playbooks, shorter kill grace). */
+  ansible?: AnsibleOptions
+  maxConcurrentJobs?: number
   scryptParams?: ScryptParams
 }
 
@@ -35,10 +46,15 @@ export async function bootstrap(config: Config, logger: Logger, options: Bootstr
   if (applied.length) logger.info({ migrations: applied }, 'applied migrations')
   const secrets = SecretStore.open(config.secretsDir)
   await ensureControlPlaneKey(secrets)
-  const services = createServices({ config, db, logger, secrets, jobControl: options.jobControl ?? idleJobControl, scryptParams: options.scryptParams })
+  const scheduler = options.jobControl ? undefined : new Scheduler(config, logger, {
+    runner: options.jobRunner ?? jobRunner, schedules, ansible: options.ansible, maxConcurrentJobs: options.maxConcurrentJobs,
+  })
+  const services = createServices({ config, db, logger, secrets, jobControl: options.jobControl ?? scheduler ?? idleJobControl, scryptParams: options.scryptParams })
+  scheduler?.attach(services)
   const admin = await services.auth.bootstrapAdmin(config.adminEmail, config.adminPassword)
   if (admin.created) logger.info({ email: config.adminEmail }, 'created the admin user')
   await services.auth.purgeOldSessions()
   const app = createApp(services, { functions, extraRoutes: (a) => mountDocs(a, functions) })
-  return { services, app, generatedAdminPassword: admin.generatedPassword }
+  if (scheduler && options.startScheduler) await scheduler.start()
+  return { services, app, scheduler, generatedAdminPassword: admin.generatedPassword }
 }

@@ -16,7 +16,7 @@ async function main(): Promise<void> {
     throw error
   }
   const logger = createLogger(config.logLevel)
-  const plane = await bootstrap(config, logger)
+  const plane = await bootstrap(config, logger, { startScheduler: true })
   if (plane.generatedAdminPassword) {
     // Printed once, outside the logger, so the password never enters a log pipeline.
     process.stdout.write(`\nPressluft admin created: ${config.adminEmail}\nGenerated password (shown only once): ${plane.generatedAdminPassword}\n\n`)
@@ -24,14 +24,19 @@ async function main(): Promise<void> {
   const server = serve({ fetch: plane.app.fetch, hostname: config.listenHost, port: config.listenPort }, (info) => {
     logger.info({ address: info.address, port: info.port }, 'control plane listening')
   })
-  const shutdown = (signal: string) => {
+  let stopping = false
+  const shutdown = async (signal: string) => {
+    if (stopping) return
+    stopping = true
     logger.info({ signal }, 'shutting down')
     server.close()
+    // Stop claiming, give running playbooks up to 60 s, then kill them; their jobs are recovered at the next start.
+    await plane.scheduler?.stop(60_000).catch((error) => logger.error({ err: error }, 'scheduler stop failed'))
     plane.services.db.close()
     process.exit(0)
   }
-  process.on('SIGTERM', () => shutdown('SIGTERM'))
-  process.on('SIGINT', () => shutdown('SIGINT'))
+  process.on('SIGTERM', () => { void shutdown('SIGTERM') })
+  process.on('SIGINT', () => { void shutdown('SIGINT') })
 }
 
 main().catch((error) => {

@@ -3,6 +3,7 @@ import type { Services } from '../services.js'
 import type { Logger } from '../logging.js'
 import type { JobRow } from '../store/jobs.js'
 import type { JobErrorCode } from './outcomes.js'
+import type { ProviderTiming } from '../providers/hetzner.js'
 
 export type JobOutcome =
   | { ok: true; result: Record<string, unknown> | null; expiredBackupIds?: string[] }
@@ -26,6 +27,13 @@ export interface AnsibleOptions {
   inventoryHostVars?: Record<string, string>
   /** Grace between SIGTERM and SIGKILL of the playbook's process group; 15 s by default. */
   killGraceMs?: number
+  /** Provider polling intervals and limits (tests shorten them against the Hetzner double). */
+  providerTiming?: Partial<ProviderTiming>
 }
 
 export type JobRunner = (job: JobRow, ctx: RunnerContext) => Promise<JobOutcome>
+
+/** Marks the per-job runner function module (functions/jobs/run-job.ts), listed in hono.config.ts as `jobRunner`. */
+export function defineJobRunner(runner: JobRunner): JobRunner {
+  return runner
+}

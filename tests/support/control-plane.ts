@@ -63,6 +63,7 @@ export async function createTestControlPlane(env: Record<string, string> = {}, o
       return cookie
     },
     async close() {
+      await plane.scheduler?.stop(5_000)
       plane.services.db.close()
       fs.rmSync(dir, { recursive: true, force: true })
     },

@@ -1,0 +1,123 @@
+// Spawns ansible-playbook (argv array, own process group), streams redacted lines to pino, enforces timeout and abort.
+import fs from 'node:fs'
+import readline from 'node:readline'
+import { execa } from 'execa'
+import type { Logger } from '../logging.js'
+import type { RunDir } from './run-dir.js'
+import type { Redact } from './redactor.js'
+import { killTree, terminateTree } from './process-tree.js'
+import { AbortReason } from '../jobs/abort-reason.js'
+import type { PlaybookExit } from '../jobs/outcomes.js'
+
+export const OUTPUT_TAIL_BYTES = 10 * 1024
+
+export interface PlaybookInvocation {
+  playbook: string
+  run: RunDir
+  repoRoot: string
+  ansibleConfig: string
+  knownHostsFile: string
+  extraEnv?: Record<string, string>
+  timeoutMs: number
+  killGraceMs: number
+  signal: AbortSignal
+  log: Logger
+  redact: Redact
+}
+
+export interface PlaybookRunResult extends PlaybookExit {
+  /** Why the runner stopped it early, if it did (cancel, shutdown, stale recovery). */
+  aborted: AbortReason | null
+}
+
+/** Keeps the newest lines up to a byte budget. */
+class Tail {
+  private lines: string[] = []
+  private bytes = 0
+  constructor(private readonly limit: number) {}
+  push(line: string): void {
+    this.lines.push(line)
+    this.bytes += Buffer.byteLength(line) + 1
+    while (this.bytes > this.limit && this.lines.length > 1) this.bytes -= Buffer.byteLength(this.lines.shift()!) + 1
+  }
+  toString(): string {
+    const text = this.lines.join('\n')
+    const buf = Buffer.from(text)
+    return buf.length <= this.limit ? text : buf.subarray(buf.length - this.limit).toString('utf8')
+  }
+}
+
+function shellQuote(value: string): string {
+  return /^[A-Za-z0-9_./:=@-]+$/.test(value) ? value : `'${value.replace(/'/g, `'\\''`)}'`
+}
+
+export function playbookArgv(inv: Pick<PlaybookInvocation, 'playbook' | 'run' | 'knownHostsFile'>): string[] {
+  return [
+    '-i', inv.run.inventory,
+    '-e', `@${inv.run.vars}`,
+    `--ssh-extra-args=-o StrictHostKeyChecking=accept-new -o UserKnownHostsFile=${shellQuote(inv.knownHostsFile)}`,
+    inv.playbook,
+  ]
+}
+
+export async function runPlaybook(inv: PlaybookInvocation): Promise<PlaybookRunResult> {
+  const child = execa('ansible-playbook', playbookArgv(inv), {
+    cwd: inv.repoRoot,
+    env: {
+      ANSIBLE_CONFIG: inv.ansibleConfig,
+      ANSIBLE_SSH_CONTROL_PATH_DIR: inv.run.controlPathDir,
+      ANSIBLE_LOCAL_TEMP: inv.run.localTemp,
+      ANSIBLE_NOCOLOR: '1',
+      PYTHONUNBUFFERED: '1',
+      ...inv.extraEnv,
+    },
+    detached: true, // own process group: the whole tree can be signalled at once
+    stdin: 'ignore',
+    all: true,
+    buffer: false,
+    reject: false,
+  })
+  const pid = child.pid
+  if (pid) fs.writeFileSync(inv.run.pidFile, String(pid), { mode: 0o600 })
+  const tail = new Tail(OUTPUT_TAIL_BYTES)
+  let timedOut = false
+  let aborted: AbortReason | null = null
+  let stopping: Promise<void> | undefined
+
+  const stop = (graceMs: number) => {
+    if (!pid || stopping) return
+    stopping = graceMs > 0 ? terminateTree(pid, graceMs) : Promise.resolve(killTree(pid))
+  }
+  const timer = setTimeout(() => { timedOut = true; inv.log.warn({ timeout_ms: inv.timeoutMs }, 'job timeout: stopping the playbook'); stop(inv.killGraceMs) }, inv.timeoutMs)
+  const onAbort = () => {
+    const reason = inv.signal.reason
+    aborted = reason instanceof AbortReason ? reason : new AbortReason('cancel')
+    inv.log.warn({ reason: aborted.kind }, 'stopping the playbook')
+    stop(aborted.kind === 'shutdown' ? 0 : inv.killGraceMs)
+  }
+  if (inv.signal.aborted) onAbort()
+  else inv.signal.addEventListener('abort', onAbort, { once: true })
+
+  const lines = readline.createInterface({ input: child.all!, crlfDelay: Infinity })
+  const drained = new Promise<void>((resolve) => lines.once('close', () => resolve()))
+  lines.on('line', (raw) => {
+    const line = inv.redact(raw)
+    tail.push(line)
+    inv.log.info({ line }, 'ansible')
+  })
+  const result = await child
+  await drained
+  clearTimeout(timer)
+  inv.signal.removeEventListener('abort', onAbort)
+  if (stopping) await stopping
+  // Whatever the playbook left in its process group (it is gone; the group id cannot be reused while members live).
+  if (pid) { try { process.kill(-pid, 'SIGKILL') } catch { /* empty group */ } }
+  const output = tail.toString()
+  return {
+    exitCode: typeof result.exitCode === 'number' ? result.exitCode : null,
+    signal: result.signal ?? null,
+    timedOut,
+    aborted,
+    output,
+  }
+}
