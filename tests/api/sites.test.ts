@@ -2,7 +2,7 @@ import { describe, it, expect, beforeEach, afterEach } from 'vitest'
 import { createTestControlPlane, type TestControlPlane } from '../support/control-plane.js'
 import {
   insertActiveNode, jobById, jobsOfType, auditsFor, count, row, expectError, createActiveSite, configureBackupStorage,
-  insertBackupRow,
+  insertBackupRow, expectNewestFirst,
 } from '../support/seed.js'
 
 interface SiteRow { id: string; status: string; primary_environment_id: string; state_version: number }
@@ -129,8 +129,7 @@ describe('GET /api/sites', () => {
     } while (cursor)
     expect(pages).toBe(3)
     expect(new Set(seen.map((s) => s.id)).size).toBe(5)
-    const expected = [...seen].sort((a, b) => (a.created_at === b.created_at ? (a.id < b.id ? 1 : -1) : a.created_at < b.created_at ? 1 : -1))
-    expect(seen.map((s) => s.id)).toEqual(expected.map((s) => s.id))
+    expectNewestFirst(seen)
   })
 
   it('returns an empty page with a null cursor, defaults to 50 items and rejects bad limits and cursors', async () => {

@@ -137,3 +137,9 @@ export async function expectError(res: Response, status: number, code: string): 
   expect(typeof body.message).toBe('string')
   return body
 }
+
+/** Asserts list order: created_at DESC, then id DESC. */
+export function expectNewestFirst(items: { id: string; created_at: string }[]): void {
+  const sorted = [...items].sort((a, b) => (a.created_at === b.created_at ? b.id.localeCompare(a.id) : b.created_at.localeCompare(a.created_at)))
+  expect(items.map((i) => i.id)).toEqual(sorted.map((i) => i.id))
+}
