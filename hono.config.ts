@@ -47,6 +47,7 @@ export const functions: FunctionModule[] = [
   restoreEnvironment, promoteEnvironment, toggleEnvironmentCache, purgeEnvironmentCache, createMagicLogin, resetEnvironment,
   listBackups, createBackup, listDomains, addDomain, deleteDomain, getMetrics, createNode, listNodes, getNode,
   getSettings, updateSettings,
+  listJobs, getJob, cancelJob,
 ]
 
 export const schedules: ScheduledFunction[] = [
