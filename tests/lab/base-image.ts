@@ -8,12 +8,12 @@ import { debootstrapMirror, hostDebianSources, renderSourcesList } from './mirro
 import { sharedDir } from './paths.js'
 
 // Bump when the recipe below changes so existing caches are rebuilt instead of silently reused.
-const recipeVersion = 1
+const recipeVersion = 2
 export const baseImageDir = path.join(sharedDir, `base-bookworm-v${recipeVersion}`)
 const completeMarker = path.join(baseImageDir, '.lab-base-complete')
 
-// Beyond the issue's list: iproute2 and procps so Ansible facts and `ps` work as on a cloud image.
-const packages = ['openssh-server', 'python3', 'sudo', 'ca-certificates', 'iproute2', 'procps']
+// Beyond the issue's list: tini as the node's PID 1 (reaps orphans), iproute2 and procps so Ansible facts and `ps` work as on a cloud image.
+const packages = ['openssh-server', 'python3', 'sudo', 'ca-certificates', 'tini', 'iproute2', 'procps']
 
 function configure(root: string): void {
   const sources = hostDebianSources()
@@ -26,6 +26,8 @@ function configure(root: string): void {
     path.join(root, 'etc/ssh/sshd_config.d/pressluft-lab.conf'),
     'PermitRootLogin prohibit-password\nPasswordAuthentication no\nKbdInteractiveAuthentication no\nUseDNS no\n',
   )
+  // Without an init system invoke-rc.d blocks every start unless policy-rc.d allows it; a real server starts services on install.
+  writeFileSync(path.join(root, 'usr/sbin/policy-rc.d'), '#!/bin/sh\nexit 0\n', { mode: 0o755 })
   // Host keys are generated per node at `up`; the image must not carry one shared set.
   for (const file of readdirSync(path.join(root, 'etc/ssh'))) {
     if (file.startsWith('ssh_host_')) unlinkSync(path.join(root, 'etc/ssh', file))

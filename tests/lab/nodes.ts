@@ -1,4 +1,4 @@
-// One lab node: an overlay of the base image with its own files, started as PID 1 (sshd) in fresh namespaces.
+// One lab node: an overlay of the base image with its own files, booted with tini as PID 1 and sshd in fresh namespaces.
 import { chownSync, existsSync, mkdirSync, rmSync, statSync, writeFileSync, chmodSync } from 'node:fs'
 import path from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
@@ -67,7 +67,8 @@ export async function seedNode(seed: NodeSeed): Promise<void> {
   writeFileSync(path.join(dirs.upper, nodeAcmeCaPath), seed.acmeCaCert)
 }
 
-// Runs with the host's /bin/sh inside the node's new mount namespace, then chroots and becomes sshd.
+// Runs with the host's /bin/sh inside the node's new mount namespace, then chroots and becomes tini, the node's PID 1.
+// sshd runs as an ordinary daemon under tini (not as PID 1) so `service ssh restart` restarts it instead of ending the node.
 const initScript = String.raw`
 set -eu
 base=$1 upper=$2 work=$3 root=$4 name=$5
@@ -95,7 +96,7 @@ mount -t tmpfs -o nosuid,nodev,mode=0755 tmpfs "$root/run"
 mkdir -p "$root/run/sshd" "$root/run/lock"
 chmod 1777 "$root/run/lock"
 hostname "$name"
-exec chroot "$root" /usr/sbin/sshd -D -e
+exec chroot "$root" /usr/bin/tini -- /bin/sh -c 'service ssh start && exec sleep infinity'
 `
 
 const nodeEnv = { PATH: '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin', LANG: 'C.UTF-8' }

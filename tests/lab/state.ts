@@ -11,7 +11,7 @@ export interface NodeState {
   ip: string
   netns: string
   veth: string
-  // `ip netns exec … unshare` on the host, and its child: PID 1 of the node (sshd), whose death empties the node.
+  // `ip netns exec … unshare` on the host, and its child: PID 1 of the node (tini), whose death empties the node.
   launcher?: ProcessRecord
   init?: ProcessRecord
 }
