@@ -43,7 +43,7 @@ function eligible(j: string): string {
     AND NOT EXISTS (SELECT 1 FROM jobs r WHERE r.node_id = ${j}.node_id AND r.status = 'running')
     AND (${j}.site_id IS NULL OR NOT EXISTS (SELECT 1 FROM jobs r WHERE r.site_id = ${j}.site_id AND r.status = 'running'))
     AND (${j}.parent_job_id IS NOT NULL OR ${j}.site_id IS NULL
-      OR NOT EXISTS (SELECT 1 FROM jobs f WHERE f.site_id = ${j}.site_id AND f.status = 'queued' AND f.parent_job_id IS NOT NULL))
+      OR NOT EXISTS (SELECT 1 FROM jobs f INDEXED BY jobs_queued_follow_ups_site WHERE f.site_id = ${j}.site_id AND f.status = 'queued' AND f.parent_job_id IS NOT NULL))
     AND NOT EXISTS (SELECT 1 FROM backups b WHERE b.id = json_extract(${j}.payload_json, '$.pre_backup_id') AND b.status IN ('pending', 'running'))
     AND ${j}.node_id NOT IN (SELECT value FROM json_each(?))
     AND (${j}.site_id IS NULL OR ${j}.site_id NOT IN (SELECT value FROM json_each(?)))`
@@ -58,7 +58,8 @@ export interface Busy { nodes: string[]; sites: string[] }
 export async function findClaimCandidate(ex: Executor, now: string, busy: Busy): Promise<JobRow | undefined> {
   const args = [now, JSON.stringify(busy.nodes), JSON.stringify(busy.sites)]
   for (const followUps of [true, false]) {
-    const row = await queryOne<JobRow>(ex, `SELECT * FROM jobs j
+    // INDEXED BY: without statistics the planner would scan by status and sort the whole queue.
+    const row = await queryOne<JobRow>(ex, `SELECT * FROM jobs j INDEXED BY ${followUps ? 'jobs_claim_follow_ups' : 'jobs_claim_others'}
       WHERE j.status = 'queued' AND j.parent_job_id IS ${followUps ? 'NOT NULL' : 'NULL'} AND ${eligible('j')}
       ORDER BY COALESCE(j.run_after, j.created_at), j.created_at, j.id LIMIT 1`, args)
     if (row) return row
