@@ -2,6 +2,7 @@
 import fs from 'node:fs'
 import path from 'node:path'
 import type { Db } from '../store/db.js'
+import { inTransaction } from '../store/db.js'
 import { findEnvironment, type EnvironmentRow } from '../store/environments.js'
 import { findDomain } from '../store/domains.js'
 import { touchNodeLastSeen } from '../store/nodes.js'
@@ -28,7 +29,9 @@ export class MagicLoginService {
       return await this.query(env, actor)
     } catch (error) {
       const code = error instanceof ApiError ? error.code : 'internal_error'
-      await insertAudit(this.db, { user_id: actor.id, action: 'magic_login', resource_type: 'environment', resource_id: env.id, result: 'failed', details: { code } })
+      await inTransaction(this.db, (tx) => insertAudit(tx, {
+        user_id: actor.id, action: 'magic_login', resource_type: 'environment', resource_id: env.id, result: 'failed', details: { code },
+      }))
       throw error
     }
   }
@@ -51,7 +54,7 @@ export class MagicLoginService {
       throw new ApiError('node_unreachable', `Node ${node.name} could not be reached over SSH within ${this.config.nodeQueryTimeoutSeconds} s`, { node_id: node.id })
     }
     // ssh reached the node either way, which counts as a successful SSH interaction.
-    await touchNodeLastSeen(this.db, node.id, nowIso())
+    await inTransaction(this.db, (tx) => touchNodeLastSeen(tx, node.id, nowIso()))
     if (result.outcome === 'remote_failed') {
       log.warn({ exit_code: result.exitCode, stdout: result.stdout.slice(-LOGGED_OUTPUT_CHARS), stderr: result.stderr.slice(-LOGGED_OUTPUT_CHARS) }, 'magic-login helper failed')
       throw new ApiError('wp_cli_error', 'The WordPress helper on the node failed to create a login token', { node_id: node.id })
@@ -64,10 +67,10 @@ export class MagicLoginService {
     }
 
     const loginUrl = `${await this.canonicalUrl(env)}/wp-login.php?pressluft_magic=${encodeURIComponent(token.token)}`
-    await insertAudit(this.db, {
+    await inTransaction(this.db, (tx) => insertAudit(tx, {
       user_id: actor.id, action: 'magic_login', resource_type: 'environment', resource_id: env.id, result: 'succeeded',
       details: { node_id: node.id, expires_at: token.expires_at },
-    })
+    }))
     return { login_url: loginUrl, expires_at: token.expires_at }
   }
 
