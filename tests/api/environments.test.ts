@@ -1,4 +1,5 @@
-import { describe, it, expect, beforeEach, afterEach } from 'vitest'
+import nodeCrypto from 'node:crypto'
+import { describe, it, expect, beforeEach, afterEach, vi } from 'vitest'
 import { createTestControlPlane, type TestControlPlane } from '../support/control-plane.js'
 import {
   insertActiveNode, jobById, jobsOfType, auditsFor, count, row, expectError, createActiveSite, createActiveStaging,
@@ -33,6 +34,21 @@ describe('POST /api/sites/{id}/environments', () => {
     expect(audit).toMatchObject({ resource_type: 'environment', resource_id: env.id, result: 'accepted', job_id: job.id })
     // The site moves to cloning only when the job starts.
     expect((await row<{ status: string }>(cp, 'SELECT status FROM sites')).status).toBe('active')
+  })
+
+  it('draws a new environment id when its uuid8 is already used by another environment', async () => {
+    const colliding = `${site.productionId.slice(0, 8)}-0000-4000-8000-000000000000`
+    const spy = vi.spyOn(nodeCrypto, 'randomUUID').mockReturnValueOnce(colliding)
+    try {
+      expect((await cp.request('POST', `/api/sites/${site.siteId}/environments`, staging(site.productionId))).status).toBe(202)
+      expect(spy.mock.results[0]?.value).toBe(colliding)
+    } finally {
+      spy.mockRestore()
+    }
+    const env = await row<EnvRow>(cp, "SELECT * FROM environments WHERE slug = 'staging'")
+    expect(env.id).not.toBe(colliding)
+    expect(env.id.slice(0, 8)).not.toBe(site.productionId.slice(0, 8))
+    expect(env.preview_url.startsWith(`http://${env.id.slice(0, 8)}.`)).toBe(true)
   })
 
   it('answers 409 production_environment_exists, slug_taken, site_not_active, environment_not_active and node_not_active', async () => {
