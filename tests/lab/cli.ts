@@ -6,7 +6,8 @@ const usage = `usage: npm run lab -- <command>   (instance: PRESSLUFT_LAB, defau
   up [--nodes N]              start the lab with at least N nodes (default 1); idempotent
   status [--json]             addresses, keys and service URLs of the lab
   authorize <public-key-file> add a public key to root's authorized_keys on every node
-  exec <node> -- <cmd> [args] run a command inside a node (node1, node2, …)
+  exec <node> -- <cmd> [args] run a command inside a node (node1, node2, …) as root; one quoted
+                              argument with spaces runs through sh -c
   inventory                   print an Ansible INI inventory of the nodes
   down                        stop everything this instance started; idempotent`
 
@@ -51,7 +52,9 @@ async function main(argv: string[]): Promise<number> {
       const node = rest[0]
       const cmd = separator >= 0 ? rest.slice(separator + 1) : rest.slice(1)
       if (!node || cmd.length === 0) break
-      const result = await labExec(node, cmd, { stdio: 'inherit', reject: false })
+      // One quoted argument with spaces is a shell command line: `exec node1 -- 'apt-get update && hello'`.
+      const argv = cmd.length === 1 && /\s/.test(cmd[0]) ? ['sh', '-c', cmd[0]] : cmd
+      const result = await labExec(node, argv, { stdio: 'inherit', reject: false })
       return result.exitCode ?? 1
     }
     case 'inventory':

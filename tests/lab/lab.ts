@@ -158,9 +158,17 @@ function findNode(state: InstanceState, name: string): NodeState {
   return node
 }
 
-export async function labExec(node: string, argv: string[], options: LabOptions & ExecOptions = {}) {
+export interface ExecResult {
+  exitCode: number
+  stdout: string
+  stderr: string
+}
+
+// Throws on a non-zero exit unless reject: false; output is captured unless stdio: 'inherit'.
+export async function labExec(node: string, argv: string[], options: LabOptions & ExecOptions = {}): Promise<ExecResult> {
   const state = requireState(instanceName(options.instance))
-  return execInNode(findNode(state, node), argv, options)
+  const result = await execInNode(findNode(state, node), argv, options)
+  return { exitCode: result.exitCode ?? 1, stdout: String(result.stdout ?? ''), stderr: String(result.stderr ?? '') }
 }
 
 const appendKeyScript = 'mkdir -p /root/.ssh && chmod 700 /root/.ssh && touch /root/.ssh/authorized_keys && chmod 600 /root/.ssh/authorized_keys && (grep -qxF "$1" /root/.ssh/authorized_keys || printf "%s\\n" "$1" >> /root/.ssh/authorized_keys)'
