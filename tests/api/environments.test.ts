@@ -37,7 +37,7 @@ describe('POST /api/sites/{id}/environments', () => {
   })
 
   it('draws a new environment id when its uuid8 is already used by another environment', async () => {
-    const colliding = `${site.productionId.slice(0, 8)}-0000-4000-8000-000000000000`
+    const colliding = `${site.productionId.slice(0, 8)}-0000-4000-8000-000000000000` as ReturnType<typeof nodeCrypto.randomUUID>
     const spy = vi.spyOn(nodeCrypto, 'randomUUID').mockReturnValueOnce(colliding)
     try {
       expect((await cp.request('POST', `/api/sites/${site.siteId}/environments`, staging(site.productionId))).status).toBe(202)
