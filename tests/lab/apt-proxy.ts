@@ -2,23 +2,23 @@
 import { mkdirSync, writeFileSync } from 'node:fs'
 import path from 'node:path'
 import { aptProxyPort, sharedLink, sharedServicesIp } from './addresses.js'
-import { deleteLink, ensureSharedLink } from './network.js'
+import { deleteLink, ensureSharedLink, linkNames } from './network.js'
 import { sharedDir } from './paths.js'
 import { isRunning, startDaemon, stopProcess, waitForTcp } from './processes.js'
 import { readSharedState, writeSharedState } from './state.js'
 
 export const aptProxyUrl = `http://${sharedServicesIp}:${aptProxyPort}`
-export const aptCacheDir = path.join(sharedDir, 'apt-cacher-ng', 'cache')
+const cacheDir = path.join(sharedDir, 'apt-cacher-ng', 'cache')
 
 function writeConfig(confDir: string): void {
   const home = path.dirname(confDir)
   mkdirSync(confDir, { recursive: true })
   mkdirSync(path.join(home, 'log'), { recursive: true })
-  mkdirSync(aptCacheDir, { recursive: true })
+  mkdirSync(cacheDir, { recursive: true })
   writeFileSync(
     path.join(confDir, 'acng.conf'),
     [
-      `CacheDir: ${aptCacheDir}`,
+      `CacheDir: ${cacheDir}`,
       `LogDir: ${path.join(home, 'log')}`,
       'SupportDir: /usr/lib/apt-cacher-ng',
       `Port: ${aptProxyPort}`,
@@ -45,14 +45,19 @@ export async function ensureAptProxy(log: (line: string) => void): Promise<void>
   const record = await startDaemon('apt-cacher-ng', ['-c', confDir], {
     logFile: path.join(sharedDir, 'apt-cacher-ng', 'daemon.log'),
   })
-  writeSharedState({ ...shared, apt_proxy: record })
+  writeSharedState({ apt_proxy: record, apt_cache_dir: cacheDir })
   await waitForTcp(sharedServicesIp, aptProxyPort, 'apt-cacher-ng', record)
 }
 
-// Caller holds the shared lock and has checked that no instance is left.
-export async function stopAptProxy(): Promise<void> {
-  const shared = readSharedState()
-  await stopProcess(shared.apt_proxy)
-  writeSharedState({ ...shared, apt_proxy: undefined })
+// The cache of the running proxy, which may belong to another checkout of the repository.
+export function aptCacheDir(): string {
+  return readSharedState().apt_cache_dir ?? cacheDir
+}
+
+// Caller holds the shared lock. Lab bridges are machine-wide facts, so they count the labs of every checkout.
+export async function stopAptProxyIfUnused(): Promise<void> {
+  if ((await linkNames()).some((name) => /^plab\d+$/.test(name))) return
+  await stopProcess(readSharedState().apt_proxy)
+  writeSharedState({})
   await deleteLink(sharedLink)
 }

@@ -2,7 +2,7 @@
 import { appendFileSync, existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs'
 import { acmeDirectoryUrl, acmeFiles, ensureAcme } from './acme.js'
 import { instanceNetwork, isLabAddress, maxInstanceIndex, nodeIp, ports, type InstanceNetwork } from './addresses.js'
-import { aptProxyUrl, ensureAptProxy, stopAptProxy } from './apt-proxy.js'
+import { aptProxyUrl, ensureAptProxy, stopAptProxyIfUnused } from './apt-proxy.js'
 import { ensureBaseImage } from './base-image.js'
 import { dnsProbeName, ensureDns } from './dns.js'
 import { withLock } from './lock.js'
@@ -58,7 +58,8 @@ function nodeState(instance: string, network: InstanceNetwork, number: number): 
     name: `node${number}`,
     number,
     ip: nodeIp(network, number),
-    netns: `plab-${instance}-node${number}`,
+    // The subnet index keeps names unique across checkouts that both run an instance called "default".
+    netns: `plab${network.index}-${instance}-node${number}`,
     veth: `${network.bridge}n${number}`,
   }
 }
@@ -86,12 +87,13 @@ export async function labUp(options: LabOptions & { nodes?: number } = {}): Prom
       }
       // Recorded before anything starts, so a crash half-way still leaves `down` a complete list to undo.
       writeState(current)
+      // Created under the machine-wide lock: an existing bridge is how a lab of another checkout sees this subnet is taken.
+      await ensureBridge(current.network)
       await ensureAptProxy(log)
       return current
     })
     for (const dir of [paths.run, paths.logs, paths.nodes]) mkdirSync(dir, { recursive: true })
     const labKey = await ensureKeyPair(paths.sshKey, `pressluft-lab-${instance}`)
-    await ensureBridge(state.network)
     const save = (next: InstanceState): InstanceState => { writeState(next); state = next; return next }
 
     save({ ...state, services: { ...state.services, acme: await ensureAcme(state, paths.acme, paths.logs) } })
@@ -208,7 +210,7 @@ export async function labDown(options: LabOptions = {}): Promise<void> {
     rmSync(paths.run, { recursive: true, force: true })
     await withLock(sharedLockFile, 'lab shared', async () => {
       rmSync(paths.state, { force: true })
-      if (allInstanceStates().length === 0) await stopAptProxy()
+      await stopAptProxyIfUnused()
     })
   })
 }

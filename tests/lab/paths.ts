@@ -6,6 +6,9 @@ export const labRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url))
 // Instance names are [a-z0-9-], so this leading underscore can never collide with one.
 export const sharedDir = path.join(labRoot, '_shared')
 
+// Machine-wide runtime state (tmpfs, gone after a reboot like the links and processes it describes).
+export const machineRunDir = '/run/pressluft-lab'
+
 const instancePattern = /^[a-z0-9][a-z0-9-]{0,31}$/
 
 export function instanceName(name: string | undefined = process.env.PRESSLUFT_LAB): string {

@@ -1,8 +1,8 @@
 // The state file of each instance (.lab/<instance>/state.json) and of the shared services: what `down` must undo.
-import { existsSync, readdirSync, readFileSync, renameSync, writeFileSync, mkdirSync } from 'node:fs'
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs'
 import path from 'node:path'
 import type { InstanceNetwork } from './addresses.js'
-import { instancePaths, labRoot, sharedDir } from './paths.js'
+import { instancePaths, labRoot, machineRunDir, sharedDir } from './paths.js'
 import type { ProcessRecord } from './processes.js'
 
 export interface NodeState {
@@ -33,6 +33,7 @@ export interface InstanceState {
 
 export interface SharedState {
   apt_proxy?: ProcessRecord
+  apt_cache_dir?: string
 }
 
 function writeJsonAtomically(file: string, value: unknown): void {
@@ -65,14 +66,21 @@ export function allInstanceStates(): InstanceState[] {
     .filter((state): state is InstanceState => state !== undefined)
 }
 
-const sharedStateFile = path.join(sharedDir, 'state.json')
+// The apt proxy and its address are machine-wide, whichever checkout started them, so their record and lock live in /run.
+const sharedStateFile = path.join(machineRunDir, 'apt-proxy.json')
+// Where versions before the move to /run recorded a proxy that may still be running.
+const legacySharedStateFile = path.join(sharedDir, 'state.json')
 
 export function readSharedState(): SharedState {
-  return existsSync(sharedStateFile) ? (JSON.parse(readFileSync(sharedStateFile, 'utf8')) as SharedState) : {}
+  for (const file of [sharedStateFile, legacySharedStateFile]) {
+    if (existsSync(file)) return JSON.parse(readFileSync(file, 'utf8')) as SharedState
+  }
+  return {}
 }
 
 export function writeSharedState(state: SharedState): void {
   writeJsonAtomically(sharedStateFile, state)
+  rmSync(legacySharedStateFile, { force: true })
 }
 
-export const sharedLockFile = path.join(sharedDir, 'lock')
+export const sharedLockFile = path.join(machineRunDir, 'lock')
