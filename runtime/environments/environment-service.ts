@@ -21,7 +21,7 @@ import { ApiError } from '../contracts/errors.js'
 import { acceptJob, type AcceptedJob } from './accept-job.js'
 import {
   loadSite, loadEnvironment, loadNodeOf, requireEnvironmentActive, requireSiteActive, requireSiteNotFailed, requireNodeActive,
-  requireBackupStorage, requireUpdated,
+  requireBackupStorage, requireUpdated, publicIpOf,
 } from './guards.js'
 import { allocateEnvironmentId, previewUrl } from './preview-url.js'
 import { ensurePreOperationBackup } from '../backups/backup-jobs.js'
@@ -54,8 +54,6 @@ interface OperationRules {
   /** Idempotent re-requests: an equivalent job already accepted is answered instead of creating another. */
   existingJob?: (tx: Tx, env: EnvironmentRow) => Promise<{ id: string } | undefined>
 }
-
-const IN_PROGRESS = ['cloning', 'deploying', 'restoring']
 
 export class EnvironmentService {
   constructor(private readonly db: Db, private readonly config: Config, private readonly settings: SettingsService, private readonly jobControl: () => JobControl) {}
@@ -98,7 +96,7 @@ export class EnvironmentService {
       await insertEnvironment(tx, {
         id: envId, site_id: site.id, name: input.name, slug: input.slug, environment_type: input.type, status: 'cloning',
         node_id: node.id, source_environment_id: source.id, promotion_preset: input.promotion_preset,
-        preview_url: previewUrl(envId, node.public_ip ?? node.hostname, settings.preview_domain), created_at: now, updated_at: now,
+        preview_url: previewUrl(envId, publicIpOf(node), settings.preview_domain), created_at: now, updated_at: now,
       })
       return acceptJob(tx, actor, this.config.maxAttempts, {
         job_type: 'env_create', site_id: site.id, environment_id: envId, node_id: node.id,

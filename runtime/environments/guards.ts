@@ -44,6 +44,12 @@ export function requireNodeActive(node: NodeRow): void {
   if (node.status !== 'active') throw new ApiError('node_not_active', 'Node must be active for this operation', { node_id: node.id, status: node.status })
 }
 
+/** Preview URLs embed the node's public IPv4, which every active node has (spec/data-model.md). */
+export function publicIpOf(node: NodeRow): string {
+  if (!node.public_ip) throw new ApiError('node_not_active', 'Node has no public IP yet', { node_id: node.id, status: node.status })
+  return node.public_ip
+}
+
 export function requireBackupStorage(configured: boolean): void {
   if (!configured) {
     throw new ApiError('backup_storage_not_configured', 'Backup storage is not configured; set the backup_s3_* settings in /_admin/settings')

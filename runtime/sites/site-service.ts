@@ -17,7 +17,7 @@ import type { Actor } from '../auth/auth-service.js'
 import { ApiError } from '../contracts/errors.js'
 import { acceptJob } from '../environments/accept-job.js'
 import {
-  loadSite, loadNodeOf, requireSiteActive, requireEnvironmentActive, requireNodeActive, requireBackupStorage, requireUpdated,
+  loadSite, loadNodeOf, requireSiteActive, requireEnvironmentActive, requireNodeActive, requireBackupStorage, requireUpdated, publicIpOf,
 } from '../environments/guards.js'
 import { allocateEnvironmentId, previewUrl } from '../environments/preview-url.js'
 import { ensurePreOperationBackup } from '../backups/backup-jobs.js'
@@ -57,7 +57,7 @@ export class SiteService {
       const node = requestedNode ?? await findLeastLoadedActiveNode(tx)
       if (!node) throw new ApiError('no_active_node', 'No active node to place the site on; register one with POST /api/nodes')
       requireNodeActive(node)
-      if (!node.public_ip) throw new ApiError('node_not_active', 'Node has no public IP yet', { node_id: node.id, status: node.status })
+      const publicIp = publicIpOf(node)
 
       const settings = await this.settings.snapshot(tx)
       const now = nowIso()
@@ -69,7 +69,7 @@ export class SiteService {
       }, {
         id: envId, site_id: siteId, name: 'Production', slug: 'production', environment_type: 'production', status: 'deploying',
         node_id: node.id, source_environment_id: null, promotion_preset: 'content-protect',
-        preview_url: previewUrl(envId, node.public_ip, settings.preview_domain), created_at: now, updated_at: now,
+        preview_url: previewUrl(envId, publicIp, settings.preview_domain), created_at: now, updated_at: now,
       })
       return acceptJob(tx, actor, this.config.maxAttempts, {
         job_type: 'site_create', site_id: siteId, environment_id: envId, node_id: node.id, payload: {},
