@@ -212,7 +212,8 @@ export class Scheduler implements JobControl {
     if (timedOut) {
       this.log.warn({ job_ids: this.activeJobIds }, 'killing the playbooks still running at shutdown')
       for (const run of this.active.values()) run.controller.abort(new AbortReason('shutdown'))
-      await all()
+      // The runners SIGKILL their playbooks at once; do not let one stuck runner hold the exit.
+      await Promise.race([all(), new Promise((resolve) => setTimeout(resolve, 10_000).unref())])
     }
     while (this.ticking) await new Promise<void>((resolve) => this.idleWaiters.push(resolve))
   }
