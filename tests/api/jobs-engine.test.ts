@@ -17,7 +17,7 @@ import { runDirFor, runRoot } from '../../runtime/ansible/run-dir.js'
  */
 function scriptedRunner(script: (job: JobRow, signal: AbortSignal) => JobOutcome | Promise<JobOutcome>): JobRunner & { seen: JobRow[] } {
   const seen: JobRow[] = []
-  const runner = (async (job: JobRow, ctx: { signal: AbortSignal }) => { seen.push(job); return script(job, ctx.signal) }) as JobRunner & { seen: JobRow[] }
+  const runner = (async (job: JobRow, ctx: { signal: AbortSignal }) => { seen.push(job); return script(job, ctx.signal) }) as unknown as JobRunner & { seen: JobRow[] }
   runner.seen = seen
   return runner
 }
