@@ -32,8 +32,9 @@ async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv
   switch (command) {
     case 'up': {
-      const flag = rest.indexOf('--nodes')
-      const nodes = flag >= 0 ? Number(rest[flag + 1]) : 1
+      const flag = rest.findIndex((arg) => arg === '--nodes' || arg.startsWith('--nodes='))
+      const value = flag < 0 ? '1' : rest[flag].includes('=') ? rest[flag].split('=')[1] : rest[flag + 1]
+      const nodes = Number(value)
       const started = Date.now()
       await labUp({ nodes })
       process.stderr.write(`[lab] up in ${((Date.now() - started) / 1000).toFixed(1)} s\n`)

@@ -102,9 +102,11 @@ exec chroot "$root" /usr/bin/tini -- /bin/sh -c 'service ssh start && exec sleep
 const nodeEnv = { PATH: '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin', LANG: 'C.UTF-8' }
 
 export async function startNode(node: NodeState, base: string, dirs: NodeDirs, logFile: string): Promise<NodeState> {
+  // Slave propagation: the host's unmounts (e.g. `ip netns del` of another node) reach this copy of the mount table, so
+  // it never pins another node's network namespace; the node's own mounts still stay out of the host.
   const launcher = await startDaemon(
     'ip',
-    ['netns', 'exec', node.netns, 'unshare', '--mount', '--uts', '--ipc', '--pid', '--fork', '--propagation', 'private',
+    ['netns', 'exec', node.netns, 'unshare', '--mount', '--uts', '--ipc', '--pid', '--fork', '--propagation', 'slave',
       '--', '/bin/sh', '-c', initScript, 'lab-init', base, dirs.upper, dirs.work, dirs.root, node.name],
     { logFile, env: nodeEnv },
   )
