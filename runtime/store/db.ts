@@ -1,7 +1,7 @@
 // The libSQL connection (embedded file or server URL) and the transaction helper every write path uses.
 import fs from 'node:fs'
 import path from 'node:path'
-import { createClient, type Client, type Transaction, type InStatement, type Row } from '@libsql/client'
+import { createClient, type Client, type Transaction, type InStatement, type Row, type ResultSet, type TransactionMode } from '@libsql/client'
 
 export type Db = Client
 export type Tx = Transaction
@@ -13,8 +13,86 @@ export function openDatabase(url: string, authToken?: string): Db {
     const file = url.slice('file:'.length).split('?')[0]
     if (file && file !== ':memory:') fs.mkdirSync(path.dirname(path.resolve(file)), { recursive: true })
   }
-  // timeout = SQLite busy timeout (ms) for the embedded driver: the pool's connections wait for each other's locks.
-  return createClient({ url, authToken, timeout: 5000 } as Parameters<typeof createClient>[0])
+  // timeout = SQLite busy timeout (ms) for the embedded driver, for writers in other processes (the lab CLI, sqlite3).
+  return serializeWrites(createClient({ url, authToken, timeout: 5000 } as Parameters<typeof createClient>[0]))
+}
+
+/** A FIFO async mutex: one holder at a time, waiters served in arrival order. */
+class WriteLock {
+  private tail: Promise<void> = Promise.resolve()
+
+  acquire(): Promise<() => void> {
+    let release!: () => void
+    const held = new Promise<void>((resolve) => { release = resolve })
+    const ready = this.tail.then(() => release)
+    this.tail = this.tail.then(() => held)
+    return ready
+  }
+}
+
+function isReadOnly(stmt: InStatement): boolean {
+  const sql = typeof stmt === 'string' ? stmt : stmt.sql
+  return /^\s*(SELECT|EXPLAIN)\b/i.test(sql)
+}
+
+/**
+ * Serializes this process's writes. The embedded driver is synchronous: a write that meets another connection's open
+ * write transaction blocks the event loop in the busy handler, so the transaction holding the lock can never finish
+ * and the waiter fails with SQLITE_BUSY. Queueing writes in JavaScript instead makes them wait without blocking;
+ * reads never wait (WAL). A write issued on the client from inside an open transaction would deadlock: use the tx.
+ */
+function serializeWrites(client: Client): Client {
+  const lock = new WriteLock()
+  const guarded = async <T>(fn: () => Promise<T>): Promise<T> => {
+    const release = await lock.acquire()
+    try { return await fn() } finally { release() }
+  }
+  return new Proxy(client, {
+    get(target, prop, receiver) {
+      if (prop === 'execute') {
+        return (stmt: InStatement, args?: unknown) => (isReadOnly(stmt)
+          ? (target.execute as (...a: unknown[]) => Promise<ResultSet>)(stmt, args)
+          : guarded(() => (target.execute as (...a: unknown[]) => Promise<ResultSet>)(stmt, args)))
+      }
+      if (prop === 'batch') {
+        return (stmts: InStatement[], mode?: TransactionMode) => (mode === 'read'
+          ? target.batch(stmts, mode)
+          : guarded(() => target.batch(stmts, mode)))
+      }
+      if (prop === 'executeMultiple') return (sql: string) => guarded(() => target.executeMultiple(sql))
+      if (prop === 'transaction') {
+        return async (mode?: TransactionMode) => {
+          if (mode === 'read') return target.transaction(mode)
+          const release = await lock.acquire()
+          try {
+            const tx = await target.transaction(mode)
+            return releaseWhenSettled(tx, release)
+          } catch (error) {
+            release()
+            throw error
+          }
+        }
+      }
+      const value = Reflect.get(target, prop, receiver)
+      return typeof value === 'function' ? value.bind(target) : value
+    },
+  })
+}
+
+/** Wraps a transaction so the write lock is released exactly once, on commit, rollback or close. */
+function releaseWhenSettled(tx: Transaction, release: () => void): Transaction {
+  let released = false
+  const once = () => { if (!released) { released = true; release() } }
+  return new Proxy(tx, {
+    get(target, prop, receiver) {
+      if (prop === 'commit' || prop === 'rollback') {
+        return async () => { try { await (target[prop] as () => Promise<void>).call(target) } finally { once() } }
+      }
+      if (prop === 'close') return () => { try { target.close() } finally { once() } }
+      const value = Reflect.get(target, prop, receiver)
+      return typeof value === 'function' ? value.bind(target) : value
+    },
+  })
 }
 
 export async function prepareDatabase(db: Db): Promise<void> {

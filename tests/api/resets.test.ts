@@ -54,10 +54,8 @@ describe('POST /api/sites/{id}/reset', () => {
     expect(await auditsFor(cp, 'site_reset')).toHaveLength(0)
   })
 
-  // Skipped until runtime/store/db.ts serializes in-process write transactions: with the synchronous embedded driver,
-  // a second interactive write transaction blocks the event loop on the first one's lock until the 5 s busy timeout,
-  // and the loser gets SQLITE_BUSY (500) instead of a 409. See docs/decisions.md, "Concurrent write transactions".
-  it.skip('lets exactly one of two concurrent resets win', async () => {
+  // runtime/store/db.ts serializes in-process writes; without it the loser got SQLITE_BUSY (500) instead of a 409.
+  it('lets exactly one of two concurrent resets win', async () => {
     await sql("UPDATE sites SET status = 'failed'")
     const before = await row<StatusRow>(cp, 'SELECT status, state_version FROM sites')
     const results = await Promise.all([reset(), reset()])
