@@ -222,8 +222,10 @@ export async function buildExtraVars({ services, job, resultPath }: Build): Prom
   }
 }
 
+// Unset values travel as '' — the playbooks test `x | length > 0` / `x != ''`, and Jinja treats JSON null as None.
 function flatten(value: unknown): Scalar | Scalar[] {
-  if (value === null || typeof value === 'string' || typeof value === 'number' || typeof value === 'boolean') return value
+  if (value === null || value === undefined) return ''
+  if (typeof value === 'string' || typeof value === 'number' || typeof value === 'boolean') return value
   if (Array.isArray(value) && value.every((v) => v === null || ['string', 'number', 'boolean'].includes(typeof v))) return value as Scalar[]
   return JSON.stringify(value)
 }
