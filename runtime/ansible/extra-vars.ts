@@ -209,6 +209,7 @@ export async function buildExtraVars({ services, job, resultPath }: Build): Prom
   }
 
   for (const [key, value] of Object.entries(vars)) {
+    vars[key] = flatten(value)
     const values = Array.isArray(value) ? value : [value]
     if (values.some((v) => typeof v === 'string' && hasTemplateSyntax(v))) throw new VarsError(`extra-var ${key} contains {{, {% or {#, which Ansible would template`)
   }

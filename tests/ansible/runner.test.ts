@@ -126,7 +126,7 @@ describe('ansible runner against localhost', () => {
         environment_slug: 'production', environment_type: 'production', env_uuid8: uuid8, env_user: `wp_${uuid8}`,
         env_root: `/var/www/sites/${env.site_id}/production`, env_db_name: `wp_${uuid8}`, env_db_user: `wp_${uuid8}`,
         php_fpm_socket: `/run/php/pressluft-${uuid8}.sock`, preview_url: env.preview_url, preview_host: new URL(env.preview_url).hostname,
-        canonical_url: env.preview_url, primary_domain_hostname: null, fastcgi_cache_enabled: true, redis_cache_enabled: true,
+        canonical_url: env.preview_url, primary_domain_hostname: '' /* unset values travel as '' */, fastcgi_cache_enabled: true, redis_cache_enabled: true,
         redis_prefix: `pressluft_${env.id}:`,
       })
       // Per-environment secrets are generated on first use and stored only in the secrets store.
