@@ -37,7 +37,10 @@ export async function ensureSharedLink(name: string): Promise<void> {
 }
 
 export async function ensureBridge(network: InstanceNetwork): Promise<void> {
-  if (!(await linkExists(network.bridge))) await ip(['link', 'add', network.bridge, 'type', 'bridge'])
+  // A fixed address: otherwise the bridge takes its lowest port's MAC, which changes as nodes come and go.
+  if (!(await linkExists(network.bridge))) {
+    await ip(['link', 'add', network.bridge, 'address', labMac(network.gateway), 'type', 'bridge'])
+  }
   const { stdout } = await execa('ip', ['-4', '-o', 'addr', 'show', 'dev', network.bridge])
   if (!stdout.includes(`${network.gateway}/24`)) await ip(['addr', 'add', `${network.gateway}/24`, 'dev', network.bridge])
   await ip(['link', 'set', network.bridge, 'up'])
@@ -57,11 +60,17 @@ export interface NodeLink {
   ip: string
 }
 
+// Derived from the IP, so a restarted node keeps its MAC and the ARP caches of the host and other nodes stay right
+// (a fresh random MAC left them sending to the old one for ~20 s).
+export function labMac(ip: string): string {
+  return ['02', '50', '4c', ...ip.split('.').slice(1).map((octet) => Number(octet).toString(16).padStart(2, '0'))].join(':')
+}
+
 export async function createNodeNetwork(network: InstanceNetwork, link: NodeLink): Promise<void> {
   await deleteNetns(link.netns)
   await deleteLink(link.veth)
   await ip(['netns', 'add', link.netns])
-  await ip(['link', 'add', link.veth, 'type', 'veth', 'peer', 'name', 'eth0', 'netns', link.netns])
+  await ip(['link', 'add', link.veth, 'type', 'veth', 'peer', 'name', 'eth0', 'address', labMac(link.ip), 'netns', link.netns])
   await ip(['link', 'set', link.veth, 'master', network.bridge, 'up'])
   await ip(['-n', link.netns, 'link', 'set', 'lo', 'up'])
   await ip(['-n', link.netns, 'addr', 'add', `${link.ip}/24`, 'dev', 'eth0'])
