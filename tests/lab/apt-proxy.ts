@@ -4,7 +4,7 @@ import path from 'node:path'
 import { aptProxyPort, sharedLink, sharedServicesIp } from './addresses.js'
 import { deleteLink, ensureSharedLink, linkNames } from './network.js'
 import { sharedDir } from './paths.js'
-import { isRunning, startDaemon, stopProcess, waitForTcp } from './processes.js'
+import { isRunning, startDaemon, stopProcess, tcpAccepts, waitForTcp } from './processes.js'
 import { readSharedState, writeSharedState } from './state.js'
 
 export const aptProxyUrl = `http://${sharedServicesIp}:${aptProxyPort}`
@@ -38,7 +38,14 @@ function writeConfig(confDir: string): void {
 export async function ensureAptProxy(log: (line: string) => void): Promise<void> {
   await ensureSharedLink(sharedLink)
   const shared = readSharedState()
-  if (isRunning(shared.apt_proxy)) return
+  if (isRunning(shared.apt_proxy)) {
+    // Rewritten so a record still in the pre-/run place becomes visible to every checkout.
+    writeSharedState({ apt_cache_dir: cacheDir, ...shared })
+    return
+  }
+  if (await tcpAccepts(sharedServicesIp, aptProxyPort)) {
+    throw new Error(`something this lab did not record already listens on ${aptProxyUrl}; stop it first`)
+  }
   const confDir = path.join(sharedDir, 'apt-cacher-ng', 'conf')
   writeConfig(confDir)
   log(`starting apt-cacher-ng on ${aptProxyUrl}`)

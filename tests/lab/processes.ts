@@ -93,7 +93,7 @@ export async function waitUntilGone(records: (ProcessRecord | undefined)[], time
   }
 }
 
-function tcpAccepts(host: string, port: number): Promise<boolean> {
+export function tcpAccepts(host: string, port: number): Promise<boolean> {
   return new Promise((resolve) => {
     const socket = net.connect({ host, port, timeout: 1000 })
     socket.once('connect', () => { socket.destroy(); resolve(true) })
