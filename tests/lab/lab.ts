@@ -96,8 +96,8 @@ export async function labUp(options: LabOptions & { nodes?: number } = {}): Prom
     const labKey = await ensureKeyPair(paths.sshKey, `pressluft-lab-${instance}`)
     const save = (next: InstanceState): InstanceState => { writeState(next); state = next; return next }
 
-    save({ ...state, services: { ...state.services, acme: await ensureAcme(state, paths.acme, paths.logs) } })
-    save({ ...state, services: { ...state.services, s3: await ensureS3(state, paths.s3, paths.logs) } })
+    const [acme, s3] = await Promise.all([ensureAcme(state, paths.acme, paths.logs), ensureS3(state, paths.s3, paths.logs)])
+    save({ ...state, services: { ...state.services, acme, s3 } })
 
     const count = Math.max(wanted, state.nodes.length)
     const nodes = Array.from({ length: count }, (_, i) => state.nodes[i] ?? nodeState(instance, state.network, i + 1))
@@ -108,10 +108,13 @@ export async function labUp(options: LabOptions & { nodes?: number } = {}): Prom
     if (toStart.length > 0) log(`starting ${toStart.map((n) => n.name).join(', ')} in lab "${instance}" (${state.network.cidr})`)
     const caCert = readFileSync(acmeFiles(paths.acme).caCert, 'utf8')
     const authorizedKeys = [labKey, ...extraAuthorizedKeys(paths.authorizedKeys)]
-    for (const node of toStart) {
+    await Promise.all(toStart.map(async (node) => {
       await stopNode(node)
       const dirs = nodeDirs(paths.nodes, node.name)
       await seedNode({ base, dirs, name: node.name, gateway: state.network.gateway, authorizedKeys, acmeCaCert: caCert })
+    }))
+    for (const node of toStart) {
+      const dirs = nodeDirs(paths.nodes, node.name)
       await createNodeNetwork(state.network, node)
       const started = await startNode(node, base, dirs, `${paths.logs}/${node.name}.log`)
       save({ ...state, nodes: state.nodes.map((n) => (n.name === node.name ? started : n)) })
