@@ -60,6 +60,10 @@ export function debootstrapMirror(sources = hostDebianSources()): string {
   return sources.find((s) => s.suite === 'bookworm')!.uri
 }
 
+// For the nodes, whose apt only has the HTTP proxy: an https mirror is asked for over http (Debian mirrors serve both,
+// and apt checks the signatures either way).
 export function renderSourcesList(sources = hostDebianSources()): string {
-  return sources.map((s) => `deb ${s.uri} ${s.suite} ${s.components.join(' ')}`).join('\n') + '\n'
+  return sources
+    .map((s) => `deb ${s.uri.replace(/^https:\/\//, 'http://')} ${s.suite} ${s.components.join(' ')}`)
+    .join('\n') + '\n'
 }
