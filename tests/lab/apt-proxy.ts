@@ -1,4 +1,4 @@
-// The apt-cacher-ng shared by all lab instances: our own config, bound only to the shared lab address, stopped with the last instance.
+// The apt-cacher-ng shared by all lab instances: our own config, bound only to the shared lab address, stopped when no lab bridge is left.
 import { mkdirSync, writeFileSync } from 'node:fs'
 import path from 'node:path'
 import { aptProxyPort, sharedLink, sharedServicesIp } from './addresses.js'
