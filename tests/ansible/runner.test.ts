@@ -198,12 +198,13 @@ describe('stopping a running playbook', () => {
   afterAll(async () => { await h?.close() })
 
   it('kills the whole process tree when the job timeout expires (ANSIBLE_TIMEOUT, retried) and leaves no process behind', async () => {
-    h = await engineHarness({ PRESSLUFT_JOB_TIMEOUT_SECONDS: '3' }, { extraEnv: { FIXTURE_SLEEP_SECONDS: '777' } })
+    // Long enough for ansible to reach the sleep task on a loaded machine; the sleep itself would last 10 minutes.
+    h = await engineHarness({ PRESSLUFT_JOB_TIMEOUT_SECONDS: '12' }, { extraEnv: { FIXTURE_SLEEP_SECONDS: '777' } })
     await h.cp.scheduler!.start()
     h.use('cache-purge.yml', 'sleep.yml')
     const id = await enqueue(h, 'cache_purge')
-    await until(() => processesMatching('sleep 777').length > 0, 30_000, 'the sleep task')
-    const state = await settled(h, id, 30_000)
+    await until(() => processesMatching('sleep 777').length > 0, 12_000, 'the sleep task')
+    const state = await settled(h, id, 40_000)
     expect(state).toMatchObject({ status: 'queued', attempt_count: 1, error_code: 'ANSIBLE_TIMEOUT' })
     expect(processesMatching('sleep 777')).toEqual([])
     expect(processesMatching(id)).toEqual([])

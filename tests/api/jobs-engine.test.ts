@@ -188,6 +188,7 @@ describe('job engine', () => {
     ], 'write')
     // A leftover playbook of the lost attempt (argv[0] ansible-playbook, its own process group) and an orphaned run dir.
     const leftover = execa('bash', ['-c', 'exec -a ansible-playbook sleep 789'], { detached: true, reject: false })
+    await until(() => { try { return fs.readFileSync(`/proc/${leftover.pid}/cmdline`, 'utf8').startsWith('ansible-playbook') } catch { return false } }, 5000, 'the fake playbook')
     const lostDir = runDirFor(cp.config.dataDir, lost, 1).dir
     fs.mkdirSync(lostDir, { recursive: true })
     fs.writeFileSync(path.join(lostDir, 'pid'), String(leftover.pid))
@@ -195,7 +196,7 @@ describe('job engine', () => {
     fs.mkdirSync(orphan, { recursive: true })
 
     await cp.scheduler!.start()
-    const result = await leftover
+    const result = await Promise.race([leftover, new Promise<{ signal: string }>((resolve) => setTimeout(() => { leftover.kill('SIGKILL'); resolve({ signal: 'still running' }) }, 5000))])
     expect(result.signal).toBe('SIGKILL')
     expect(fs.readdirSync(runRoot(cp.config.dataDir)).filter((d) => d !== `${lost}-2`)).toEqual([])
     const requeued = await row<{ status: string; error_code: string; run_after: string | null; attempt_count: number }>(cp, 'SELECT * FROM jobs WHERE id = ?', [lost])
