@@ -205,8 +205,9 @@ export async function labDown(options: LabOptions = {}): Promise<void> {
       await Promise.all(state.nodes.map(stopNode))
       await Promise.all([state.services.dns, state.services.acme, state.services.s3].map((record) => stopProcess(record)))
       for (const node of state.nodes) {
-        await deleteNetns(node.netns)
+        // The veth first: deleting it removes both ends at once, while a deleted netns frees its end asynchronously.
         await deleteLink(node.veth)
+        await deleteNetns(node.netns)
       }
       await deleteLink(state.network.bridge)
     }

@@ -47,7 +47,9 @@ export async function ensureBridge(network: InstanceNetwork): Promise<void> {
 }
 
 export async function deleteLink(name: string): Promise<void> {
-  if (await linkExists(name)) await ip(['link', 'del', name])
+  const result = await execa('ip', ['link', 'del', name], { reject: false })
+  // The kernel may remove a veth on its own (its peer's namespace went away) between our look and our delete.
+  if (result.exitCode !== 0 && (await linkExists(name))) throw new Error(`could not delete link ${name}: ${result.stderr}`)
 }
 
 export async function deleteNetns(name: string): Promise<void> {
@@ -67,8 +69,8 @@ export function labMac(ip: string): string {
 }
 
 export async function createNodeNetwork(network: InstanceNetwork, link: NodeLink): Promise<void> {
-  await deleteNetns(link.netns)
   await deleteLink(link.veth)
+  await deleteNetns(link.netns)
   await ip(['netns', 'add', link.netns])
   await ip(['link', 'add', link.veth, 'type', 'veth', 'peer', 'name', 'eth0', 'address', labMac(link.ip), 'netns', link.netns])
   await ip(['link', 'set', link.veth, 'master', network.bridge, 'up'])
