@@ -72,6 +72,13 @@ describe('lab', () => {
     expect(labStatus({ instance })).toEqual(status)
   })
 
+  it('keeps running nodes and services on a second up (idempotent, never shrinks)', async () => {
+    const before = recordedProcesses(readState(instance)!)
+    expect(await labUp({ instance, nodes: 1 })).toEqual(status)
+    expect(recordedProcesses(readState(instance)!)).toEqual(before)
+    expect(before.every(isRunning)).toBe(true)
+  })
+
   it('lets root in over SSH with the lab key on both nodes, checking host keys', async () => {
     for (const node of status.nodes) {
       const { stdout } = await execa('ssh', [...sshArgs(node.ssh_key, node.ip), 'hostname'])
