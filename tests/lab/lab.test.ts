@@ -95,7 +95,9 @@ describe('lab', () => {
   })
 
   it('installs a package inside a node through the apt proxy, which caches it', async () => {
+    // With no default route and no name for the mirror, a successful install can only have come through the proxy.
     expect(await inNode('node1', 'ip route')).not.toMatch(/default/)
+    expect((await inNode('node1', 'getent hosts deb.debian.org || echo unresolved')).trim()).toBe('unresolved')
     await inNode('node1', 'apt-get update -q && apt-get install -y -q --no-install-recommends hello')
     expect((await inNode('node1', 'hello')).trim()).toBe('Hello, world!')
     const pool = path.join(aptCacheDir(), 'deb.debian.org/debian/pool/main/h/hello')
