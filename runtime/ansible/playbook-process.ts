@@ -78,14 +78,19 @@ export async function runPlaybook(inv: PlaybookInvocation): Promise<PlaybookRunR
     reject: false,
   })
   const pid = child.pid
-  if (pid) fs.writeFileSync(inv.run.pidFile, String(pid), { mode: 0o600 })
+  if (!pid) {
+    // Not an Ansible outcome: the process never ran (e.g. ansible-playbook missing from PATH).
+    const failed = await child
+    throw new Error(`could not start ansible-playbook: ${failed.shortMessage ?? 'spawn failed'}`)
+  }
+  fs.writeFileSync(inv.run.pidFile, String(pid), { mode: 0o600 })
   const tail = new Tail(OUTPUT_TAIL_BYTES)
   let timedOut = false
   let aborted: AbortReason | null = null
   let stopping: Promise<void> | undefined
 
   const stop = (graceMs: number) => {
-    if (!pid || stopping) return
+    if (stopping) return
     stopping = graceMs > 0 ? terminateTree(pid, graceMs) : Promise.resolve(killTree(pid))
   }
   const timer = setTimeout(() => { timedOut = true; inv.log.warn({ timeout_ms: inv.timeoutMs }, 'job timeout: stopping the playbook'); stop(inv.killGraceMs) }, inv.timeoutMs)
@@ -111,7 +116,7 @@ export async function runPlaybook(inv: PlaybookInvocation): Promise<PlaybookRunR
   inv.signal.removeEventListener('abort', onAbort)
   if (stopping) await stopping
   // Whatever the playbook left in its process group (it is gone; the group id cannot be reused while members live).
-  if (pid) { try { process.kill(-pid, 'SIGKILL') } catch { /* empty group */ } }
+  try { process.kill(-pid, 'SIGKILL') } catch { /* empty group */ }
   const output = tail.toString()
   return {
     exitCode: typeof result.exitCode === 'number' ? result.exitCode : null,

@@ -233,3 +233,20 @@ describe('stopping a running playbook', () => {
     expect((await again.json()).code).toBe('job_not_cancellable')
   })
 })
+
+describe('a control plane without ansible-playbook', () => {
+  it('fails the job with INTERNAL_ERROR naming the missing command, without retrying', async () => {
+    const h = await engineHarness({}, { extraEnv: { PATH: '/nonexistent' } })
+    try {
+      await h.cp.scheduler!.start()
+      h.use('cache-purge.yml', 'success.yml')
+      const id = await enqueue(h, 'cache_purge')
+      const job = await waitForJob(h.cp, id, 30_000)
+      expect(job).toMatchObject({ status: 'failed', attempt_count: 1, error_code: 'INTERNAL_ERROR' })
+      expect(job.error_message).toContain('could not start ansible-playbook')
+      expect(runDirs(h)).toEqual([])
+    } finally {
+      await h.close()
+    }
+  })
+})
