@@ -1,20 +1,148 @@
-// The libSQL connection (embedded file or server URL) and the transaction helper every write path uses.
+// The libSQL database (embedded file or server URL) and the transaction helper every write path uses.
 import fs from 'node:fs'
 import path from 'node:path'
-import { createClient, type Client, type Transaction, type InStatement, type Row, type ResultSet, type TransactionMode } from '@libsql/client'
+import Database from 'libsql'
+import { createClient, type Client, type InStatement, type TransactionMode } from '@libsql/client'
 
-export type Db = Client
-export type Tx = Transaction
-/** Anything that can run a statement: the client itself or an open transaction. */
-export type Executor = Pick<Client, 'execute'>
+export type { InStatement }
 
+/** What callers get back from a statement: the part of @libsql/client's ResultSet this project uses. */
+export interface QueryResult { rows: Record<string, unknown>[]; rowsAffected: number }
+
+/** Anything that can run a statement: the database itself or an open transaction. */
+export interface Executor { execute(stmt: InStatement): Promise<QueryResult> }
+export interface Tx extends Executor { commit(): Promise<void>; rollback(): Promise<void>; close(): void }
+export interface Db extends Executor {
+  batch(stmts: InStatement[], mode?: TransactionMode): Promise<QueryResult[]>
+  transaction(mode?: TransactionMode): Promise<Tx>
+  close(): void
+}
+
+/**
+ * Embedded files use the synchronous `libsql` driver directly (several times faster than @libsql/client's row
+ * decoding, see docs/performance.md); any other URL (libsql://, http(s)://, ws(s)://) goes through @libsql/client.
+ */
 export function openDatabase(url: string, authToken?: string): Db {
   if (url.startsWith('file:')) {
     const file = url.slice('file:'.length).split('?')[0]
     if (file && file !== ':memory:') fs.mkdirSync(path.dirname(path.resolve(file)), { recursive: true })
+    return serializeWrites(new EmbeddedDb(file))
   }
-  // timeout = SQLite busy timeout (ms) for the embedded driver, for writers in other processes (the lab CLI, sqlite3).
-  return serializeWrites(createClient({ url, authToken, timeout: 5000 } as Parameters<typeof createClient>[0]))
+  return serializeWrites(new RemoteDb(createClient({ url, authToken })))
+}
+
+function sqlAndArgs(stmt: InStatement): { sql: string; args: unknown[] } {
+  if (typeof stmt === 'string') return { sql: stmt, args: [] }
+  const args = stmt.args ?? []
+  return { sql: stmt.sql, args: Array.isArray(args) ? args : [args] }
+}
+
+function bindable(value: unknown): unknown {
+  if (typeof value === 'boolean') return value ? 1 : 0
+  return value === undefined ? null : value
+}
+
+/**
+ * One write connection (transactions, batches, writes — serialized by the caller's lock) and one read connection,
+ * so a read never sees another request's uncommitted transaction (WAL gives it the last committed snapshot).
+ */
+class EmbeddedDb implements Db {
+  private readonly writer: InstanceType<typeof Database>
+  private readonly reader: InstanceType<typeof Database>
+
+  constructor(file: string) {
+    // timeout = busy timeout (ms), for writers in other processes (an operator's sqlite3 shell, a second tool).
+    this.writer = new Database(file, { timeout: 5000 } as never)
+    this.writer.exec('PRAGMA journal_mode = WAL; PRAGMA foreign_keys = ON; PRAGMA synchronous = NORMAL')
+    this.reader = new Database(file, { timeout: 5000 } as never)
+    this.reader.exec('PRAGMA foreign_keys = ON')
+  }
+
+  private run(conn: InstanceType<typeof Database>, stmt: InStatement): QueryResult {
+    const { sql, args } = sqlAndArgs(stmt)
+    const prepared = conn.prepare(sql)
+    const params = args.map(bindable)
+    if (prepared.reader) {
+      const rows = prepared.all(...params) as Record<string, unknown>[]
+      return { rows, rowsAffected: /^\s*(SELECT|EXPLAIN|PRAGMA)\b/i.test(sql) ? 0 : rows.length }
+    }
+    return { rows: [], rowsAffected: Number(prepared.run(...params).changes) }
+  }
+
+  async execute(stmt: InStatement): Promise<QueryResult> {
+    return this.run(isReadOnly(stmt) ? this.reader : this.writer, stmt)
+  }
+
+  async batch(stmts: InStatement[]): Promise<QueryResult[]> {
+    this.writer.exec('BEGIN IMMEDIATE')
+    try {
+      const results = stmts.map((stmt) => this.run(this.writer, stmt))
+      this.writer.exec('COMMIT')
+      return results
+    } catch (error) {
+      if (this.writer.inTransaction) this.writer.exec('ROLLBACK')
+      throw error
+    }
+  }
+
+  async transaction(): Promise<Tx> {
+    const conn = this.writer
+    conn.exec('BEGIN IMMEDIATE')
+    let open = true
+    const end = (sql: string) => { if (open) { open = false; if (conn.inTransaction) conn.exec(sql) } }
+    return {
+      execute: async (stmt) => {
+        if (!open) throw new Error('transaction already finished')
+        return this.run(conn, stmt)
+      },
+      commit: async () => end('COMMIT'),
+      rollback: async () => end('ROLLBACK'),
+      close: () => end('ROLLBACK'),
+    }
+  }
+
+  close(): void {
+    this.reader.close()
+    this.writer.close()
+  }
+}
+
+/** A libSQL server through @libsql/client; results are reduced to the same plain shape as the embedded driver's. */
+class RemoteDb implements Db {
+  constructor(private readonly client: Client) {}
+
+  async execute(stmt: InStatement): Promise<QueryResult> {
+    return plain(await this.client.execute(stmt))
+  }
+
+  async batch(stmts: InStatement[], mode: TransactionMode = 'write'): Promise<QueryResult[]> {
+    return (await this.client.batch(stmts, mode)).map(plain)
+  }
+
+  async transaction(mode: TransactionMode = 'write'): Promise<Tx> {
+    const tx = await this.client.transaction(mode)
+    return {
+      execute: async (stmt) => plain(await tx.execute(stmt)),
+      commit: () => tx.commit(),
+      rollback: () => tx.rollback(),
+      close: () => tx.close(),
+    }
+  }
+
+  close(): void {
+    this.client.close()
+  }
+}
+
+function plain(result: { rows: ArrayLike<unknown>; columns: string[]; rowsAffected: number }): QueryResult {
+  const rows: Record<string, unknown>[] = []
+  for (let i = 0; i < result.rows.length; i++) {
+    const row = result.rows[i] as Record<string, unknown>
+    const out: Record<string, unknown> = {}
+    for (const column of result.columns) out[column] = typeof row[column] === 'bigint' ? Number(row[column]) : row[column]
+    rows.push(out)
+  }
+  return { rows, rowsAffected: result.rowsAffected }
 }
 
 /** A FIFO async mutex: one holder at a time, waiters served in arrival order. */
@@ -41,63 +169,37 @@ function isReadOnly(stmt: InStatement): boolean {
  * and the waiter fails with SQLITE_BUSY. Queueing writes in JavaScript instead makes them wait without blocking;
  * reads never wait (WAL). A write issued on the client from inside an open transaction would deadlock: use the tx.
  */
-function serializeWrites(client: Client): Client {
+function serializeWrites(db: Db): Db {
   const lock = new WriteLock()
   const guarded = async <T>(fn: () => Promise<T>): Promise<T> => {
     const release = await lock.acquire()
     try { return await fn() } finally { release() }
   }
-  return new Proxy(client, {
-    get(target, prop, receiver) {
-      if (prop === 'execute') {
-        return (stmt: InStatement, args?: unknown) => (isReadOnly(stmt)
-          ? (target.execute as (...a: unknown[]) => Promise<ResultSet>)(stmt, args)
-          : guarded(() => (target.execute as (...a: unknown[]) => Promise<ResultSet>)(stmt, args)))
+  return {
+    execute: (stmt) => (isReadOnly(stmt) ? db.execute(stmt) : guarded(() => db.execute(stmt))),
+    batch: (stmts, mode) => (mode === 'read' ? db.batch(stmts, mode) : guarded(() => db.batch(stmts, mode))),
+    async transaction(mode) {
+      if (mode === 'read') return db.transaction(mode)
+      const release = await lock.acquire()
+      let tx: Tx
+      try { tx = await db.transaction(mode) } catch (error) { release(); throw error }
+      // The lock is released exactly once, on commit, rollback or close.
+      let released = false
+      const once = () => { if (!released) { released = true; release() } }
+      return {
+        execute: (stmt) => tx.execute(stmt),
+        commit: async () => { try { await tx.commit() } finally { once() } },
+        rollback: async () => { try { await tx.rollback() } finally { once() } },
+        close: () => { try { tx.close() } finally { once() } },
       }
-      if (prop === 'batch') {
-        return (stmts: InStatement[], mode?: TransactionMode) => (mode === 'read'
-          ? target.batch(stmts, mode)
-          : guarded(() => target.batch(stmts, mode)))
-      }
-      if (prop === 'executeMultiple') return (sql: string) => guarded(() => target.executeMultiple(sql))
-      if (prop === 'transaction') {
-        return async (mode?: TransactionMode) => {
-          if (mode === 'read') return target.transaction(mode)
-          const release = await lock.acquire()
-          try {
-            const tx = await target.transaction(mode)
-            return releaseWhenSettled(tx, release)
-          } catch (error) {
-            release()
-            throw error
-          }
-        }
-      }
-      const value = Reflect.get(target, prop, receiver)
-      return typeof value === 'function' ? value.bind(target) : value
     },
-  })
-}
-
-/** Wraps a transaction so the write lock is released exactly once, on commit, rollback or close. */
-function releaseWhenSettled(tx: Transaction, release: () => void): Transaction {
-  let released = false
-  const once = () => { if (!released) { released = true; release() } }
-  return new Proxy(tx, {
-    get(target, prop, receiver) {
-      if (prop === 'commit' || prop === 'rollback') {
-        return async () => { try { await (target[prop] as () => Promise<void>).call(target) } finally { once() } }
-      }
-      if (prop === 'close') return () => { try { target.close() } finally { once() } }
-      const value = Reflect.get(target, prop, receiver)
-      return typeof value === 'function' ? value.bind(target) : value
-    },
-  })
+    close: () => db.close(),
+  }
 }
 
 export async function prepareDatabase(db: Db): Promise<void> {
-  // WAL persists in the file; it lets readers run while the scheduler writes. Remote servers ignore it.
-  try { await db.execute('PRAGMA journal_mode = WAL') } catch { /* not supported on every server */ }
+  // The embedded adapter sets WAL itself; a check that the database answers is all a server needs.
+  await db.execute('SELECT 1')
 }
 
 /** Runs fn in one write transaction: committed if fn resolves, rolled back if it throws. */
@@ -122,7 +224,7 @@ export async function batchWrite(db: Db, statements: InStatement[]) {
 
 export async function queryAll<T>(ex: Executor, sql: string, args: unknown[] = []): Promise<T[]> {
   const result = await ex.execute({ sql, args: args as never })
-  return result.rows.map((row) => plainRow(row) as T)
+  return result.rows as T[]
 }
 
 export async function queryOne<T>(ex: Executor, sql: string, args: unknown[] = []): Promise<T | undefined> {
@@ -133,10 +235,4 @@ export async function queryOne<T>(ex: Executor, sql: string, args: unknown[] = [
 export async function run(ex: Executor, sql: string, args: unknown[] = []): Promise<number> {
   const result = await ex.execute({ sql, args: args as never })
   return result.rowsAffected
-}
-
-function plainRow(row: Row): Record<string, unknown> {
-  const out: Record<string, unknown> = {}
-  for (const [key, value] of Object.entries(row)) out[key] = typeof value === 'bigint' ? Number(value) : value
-  return out
 }
