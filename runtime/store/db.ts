@@ -42,13 +42,16 @@ function bindable(value: unknown): unknown {
   return value === undefined ? null : value
 }
 
+type Connection = InstanceType<typeof Database>
+interface Statement { reader: boolean; all(...params: unknown[]): unknown[]; run(...params: unknown[]): { changes: number | bigint } }
+
 /**
  * One write connection (transactions, batches, writes — serialized by the caller's lock) and one read connection,
  * so a read never sees another request's uncommitted transaction (WAL gives it the last committed snapshot).
  */
 class EmbeddedDb implements Db {
-  private readonly writer: InstanceType<typeof Database>
-  private readonly reader: InstanceType<typeof Database>
+  private readonly writer: Connection
+  private readonly reader: Connection
 
   constructor(file: string) {
     // timeout = busy timeout (ms), for writers in other processes (an operator's sqlite3 shell, a second tool).
@@ -58,9 +61,24 @@ class EmbeddedDb implements Db {
     this.reader.exec('PRAGMA foreign_keys = ON')
   }
 
-  private run(conn: InstanceType<typeof Database>, stmt: InStatement): QueryResult {
+  // Prepared statements per connection: the SQL texts are the store's constants, so the cache stays small.
+  private readonly statements = new Map<Connection, Map<string, Statement>>()
+
+  private prepare(conn: Connection, sql: string): Statement {
+    let cache = this.statements.get(conn)
+    if (!cache) { cache = new Map(); this.statements.set(conn, cache) }
+    let prepared = cache.get(sql)
+    if (!prepared) {
+      prepared = conn.prepare(sql) as unknown as Statement
+      if (cache.size >= 500) cache.delete(cache.keys().next().value!)
+      cache.set(sql, prepared)
+    }
+    return prepared
+  }
+
+  private run(conn: Connection, stmt: InStatement): QueryResult {
     const { sql, args } = sqlAndArgs(stmt)
-    const prepared = conn.prepare(sql)
+    const prepared = this.prepare(conn, sql)
     const params = args.map(bindable)
     if (prepared.reader) {
       const rows = prepared.all(...params) as Record<string, unknown>[]
