@@ -47,7 +47,15 @@ export type Precondition =
 
 export type VarGroup = 'environment' | 'release' | 'source' | 'drift' | 'storage' | 'domain' | 'node_provision'
 
-export interface ReleaseSource { source_type: 'git' | 'upload'; source_ref: string }
+export interface ReleaseSource {
+  source_type: 'git' | 'upload'
+  source_ref: string
+  /**
+   * 'healthy' when the playbook itself ends with the health checks (site_create, env_create: a new environment has no
+   * previous release to roll back to, so there is no health_check follow-up); otherwise the follow-up decides.
+   */
+  health?: 'healthy'
+}
 
 export interface JobTypeSpec {
   scope: 'site' | 'global'
@@ -97,7 +105,7 @@ export const jobRegistry: Record<JobType, JobTypeSpec> = {
     start: [], retry: [],
     success: ['release_current', toActive('environment', ['deploying']), toActive('site', ['deploying'])],
     failure: [fail('environment', true), fail('site', true)],
-    release: () => ({ source_type: 'upload', source_ref: 'wordpress-core' }),
+    release: () => ({ source_type: 'upload', source_ref: 'wordpress-core', health: 'healthy' }),
   },
   site_import: {
     scope: 'site', playbook: 'site-import.yml', varGroups: ['environment', 'release', 'storage'], audit: 'site',
@@ -114,7 +122,7 @@ export const jobRegistry: Record<JobType, JobTypeSpec> = {
     start: [move('site', 'cloning')], retry: [],
     success: ['release_current', 'baseline_drift_row', toActive('environment', ['cloning']), toActive('site', ['cloning'])],
     failure: [fail('environment', true), fail('site')],
-    release: (payload) => ({ source_type: 'upload', source_ref: `clone:${String(payload.source_environment_id)}` }),
+    release: (payload) => ({ source_type: 'upload', source_ref: `clone:${String(payload.source_environment_id)}`, health: 'healthy' }),
     result: checksumsResult,
   },
   env_deploy: {

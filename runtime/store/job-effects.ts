@@ -215,8 +215,8 @@ export function successStatements(job: JobRow, spec: JobTypeSpec, ctx: SuccessCo
         const notes = job.job_type === 'site_import' && input.result
           ? `imported from ${String(input.result.source_url)} (table prefix ${String(input.result.table_prefix)})` : null
         out.push(stmt(`INSERT INTO releases (id, environment_id, source_type, source_ref, path, health_status, notes, created_at)
-          SELECT ?, ?, ?, ?, ?, 'unknown', ?, ? WHERE ${guard.sql} AND NOT EXISTS (SELECT 1 FROM releases WHERE id = ?)`,
-        [releaseId, ctx.env.id, newRelease.source_type, newRelease.source_ref, path, notes, at, ...guard.args, releaseId]))
+          SELECT ?, ?, ?, ?, ?, ?, ?, ? WHERE ${guard.sql} AND NOT EXISTS (SELECT 1 FROM releases WHERE id = ?)`,
+        [releaseId, ctx.env.id, newRelease.source_type, newRelease.source_ref, path, newRelease.health ?? 'unknown', notes, at, ...guard.args, releaseId]))
         out.push(stmt(`UPDATE environments SET current_release_id = ?, state_version = state_version + 1, updated_at = ? WHERE id = ? AND ${guard.sql}`,
           [releaseId, at, ctx.env.id, ...guard.args]))
         break
