@@ -4,7 +4,7 @@ import http from 'node:http'
 import path from 'node:path'
 import { Resolver } from 'node:dns/promises'
 import { describe, it, expect, beforeAll, afterAll } from 'vitest'
-import { labUp, labAuthorize, labExec, type LabStatus } from '../lab/lab.js'
+import { labUp, labDown, labAuthorize, labExec, type LabStatus } from '../lab/lab.js'
 import { createTestControlPlane, type TestControlPlane } from '../support/control-plane.js'
 import { waitForJob, lastRecap } from '../support/jobs.js'
 import { rememberSecret } from '../support/log-audit.js'
@@ -39,6 +39,8 @@ describe('provision a node and create live WordPress sites through the API', () 
   const sites: { id: string; envId: string; previewUrl: string; name: string }[] = []
 
   beforeAll(async () => {
+    // A fresh node every run: provisioning must work from a bare Debian 12 (the apt cache stays warm across runs).
+    await labDown(LAB)
     lab = await labUp({ ...LAB, nodes: 1 })
     cp = await createTestControlPlane({
       PRESSLUFT_WP_CORE_URL: 'distro',
@@ -54,6 +56,7 @@ describe('provision a node and create live WordPress sites through the API', () 
   afterAll(async () => {
     console.log(`e2e timings (s): ${JSON.stringify(timings)}`)
     await cp?.close()
+    if (!process.env.PRESSLUFT_E2E_KEEP_LAB) await labDown(LAB)
   })
 
   it('provisions a registered node: node_provision succeeds and the node becomes active with its public IP', async () => {
