@@ -14,12 +14,12 @@ import { PUBLIC_KEY_SECRET } from '../../runtime/ssh/control-plane-key.js'
 const LAB = { instance: process.env.PRESSLUFT_E2E_LAB ?? 'e2e' }
 const timings: Record<string, number> = {}
 
-function httpGet(ip: string, host: string, urlPath = '/'): Promise<{ status: number; body: string }> {
+function httpGet(ip: string, host: string, urlPath = '/', extraHeaders: Record<string, string> = {}): Promise<{ status: number; body: string; headers: http.IncomingHttpHeaders }> {
   return new Promise((resolve, reject) => {
-    const req = http.request({ host: ip, port: 80, path: urlPath, headers: { host }, timeout: 20_000 }, (res) => {
+    const req = http.request({ host: ip, port: 80, path: urlPath, headers: { host, ...extraHeaders }, timeout: 20_000 }, (res) => {
       let body = ''
       res.on('data', (d) => { body += d })
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, body }))
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body, headers: res.headers }))
     })
     req.on('error', reject)
     req.on('timeout', () => req.destroy(new Error('timeout')))
@@ -115,6 +115,35 @@ describe('provision a node and create live WordPress sites through the API', () 
     expect(page.status).toBe(200)
     expect(page.body).toContain('Acme Lab Blog')
     sites.push({ id: site.id, envId: env.id, previewUrl: env.preview_url, name: 'Acme Lab Blog' })
+  })
+
+  it('serves the site with security headers and the page cache, and the WAF blocks attacks but not normal WordPress traffic', async () => {
+    const ip = lab.nodes[0].ip
+    const host = new URL(sites[0].previewUrl).hostname
+    const front = await httpGet(ip, host, '/')
+    expect(front.headers['x-content-type-options']).toBe('nosniff')
+    expect(front.headers['x-frame-options']).toBe('SAMEORIGIN')
+    expect(front.headers['referrer-policy']).toBe('strict-origin-when-cross-origin')
+    expect(front.headers['permissions-policy']).toContain('geolocation=()')
+    expect(['MISS', 'HIT', 'EXPIRED', 'STALE', 'UPDATING']).toContain(front.headers['x-fastcgi-cache'])
+    expect((await httpGet(ip, host, '/')).headers['x-fastcgi-cache']).toBe('HIT')
+    expect((await httpGet(ip, host, '/wp-login.php')).headers['x-fastcgi-cache']).toBe('BYPASS')
+
+    // Normal traffic: front end, login, admin, admin-ajax, REST API, WooCommerce-style cart and checkout URLs.
+    for (const urlPath of ['/', '/?p=1', '/wp-login.php', '/wp-admin/', '/wp-admin/admin-ajax.php?action=heartbeat', '/wp-json/',
+      '/?rest_route=/wp/v2/posts', '/cart/?add-to-cart=12', '/checkout/?wc-ajax=update_order_review', '/?s=hello+world']) {
+      const res = await httpGet(ip, host, urlPath)
+      expect(res.status, urlPath).not.toBe(403)
+      expect(res.status, urlPath).toBeLessThan(500)
+    }
+    // Attacks from each rule category answer 403.
+    for (const urlPath of ['/?id=1%20UNION%20SELECT%20user_pass%20FROM%20wp_users', '/?file=../../etc/passwd', '/?page=php://filter/resource=index',
+      '/?q=%3Cscript%3Ealert(1)%3C/script%3E', '/.env', '/.git/config', '/wp-config.php.bak', '/backup.sql', '/phpinfo.php', '/vendor/phpunit/phpunit/src/Util/PHP/eval-stdin.php']) {
+      expect((await httpGet(ip, host, urlPath)).status, urlPath).toBe(403)
+    }
+    expect((await httpGet(ip, host, '/', { 'user-agent': 'sqlmap/1.7' })).status).toBe(403)
+    // Unknown hostnames get no answer from the default server (444 closes the connection).
+    await expect(httpGet(ip, 'unknown.example.test', '/')).rejects.toThrow()
   })
 
   it('re-running site_create for an existing environment (at-least-once delivery) reports changed=0', async () => {
