@@ -1,4 +1,5 @@
 // Reads the PRESSLUFT_* environment variables over the defaults of hono.config.ts; an invalid value stops start-up.
+import fs from 'node:fs'
 import path from 'node:path'
 import { defaults as manifestDefaults, type RuntimeDefaults } from '../hono.config.js'
 
@@ -65,6 +66,14 @@ function httpUrl(variable: string, raw: string): string {
   fail(variable, `must be an http(s) URL, got "${raw}"`)
 }
 
+/** The directory holding ansible/ansible.cfg: the repository root, whether we run from runtime/ (tsx) or dist/runtime/. */
+function findRepoRoot(start: string): string {
+  for (let dir = start; ; dir = path.dirname(dir)) {
+    if (fs.existsSync(path.join(dir, 'ansible', 'ansible.cfg'))) return dir
+    if (path.dirname(dir) === dir) return path.resolve(start, '..')
+  }
+}
+
 export function loadConfig(env: NodeJS.ProcessEnv = process.env, defaults: RuntimeDefaults = manifestDefaults): Config {
   const { host, port } = listenAddr(env.PRESSLUFT_LISTEN_ADDR || defaults.listenAddr)
   const dataDir = path.resolve(env.PRESSLUFT_DATA_DIR || defaults.dataDir)
@@ -103,6 +112,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, defaults: Runti
     // "distro" makes nodes copy the distribution's wordpress package instead of downloading core (nodes without web access).
     wpCoreUrl: env.PRESSLUFT_WP_CORE_URL === 'distro' ? 'distro' : httpUrl('PRESSLUFT_WP_CORE_URL', env.PRESSLUFT_WP_CORE_URL || defaults.wpCoreUrl),
     jobTimeoutOverrides: defaults.jobTimeoutOverrides,
-    repoRoot: path.resolve(path.dirname(new URL(import.meta.url).pathname), '..'),
+    repoRoot: findRepoRoot(path.dirname(new URL(import.meta.url).pathname)),
   }
 }
