@@ -146,6 +146,40 @@ describe('provision a node and create live WordPress sites through the API', () 
     await expect(httpGet(ip, 'unknown.example.test', '/')).rejects.toThrow()
   })
 
+  it('hands out a one-time admin login link through an SSH node query, which works once and then is refused', async () => {
+    const res = await cp.request('POST', `/api/environments/${sites[0].envId}/magic-login`)
+    expect(res.status).toBe(200)
+    const { login_url, expires_at } = await res.json()
+    const url = new URL(login_url)
+    expect(`${url.protocol}//${url.host}`).toBe(sites[0].previewUrl)
+    expect(url.pathname).toBe('/wp-login.php')
+    expect(url.searchParams.get('pressluft_magic')).toMatch(/^[A-Za-z0-9_-]{43}$/)
+    const ttl = Date.parse(expires_at) - Date.now()
+    expect(ttl).toBeGreaterThan(0)
+    expect(ttl).toBeLessThanOrEqual(61_000)
+    rememberSecret(url.searchParams.get('pressluft_magic')!)
+
+    const ip = lab.nodes[0].ip
+    const first = await httpGet(ip, url.hostname, `${url.pathname}${url.search}`)
+    expect(first.status).toBe(302)
+    expect(first.headers.location).toContain('/wp-admin/')
+    const cookies = ([] as string[]).concat(first.headers['set-cookie'] ?? [])
+    expect(cookies.some((c) => c.startsWith('wordpress_logged_in_'))).toBe(true)
+    // The session opens the dashboard.
+    const cookieHeader = cookies.map((c) => c.split(';')[0]).join('; ')
+    const dashboard = await httpGet(ip, url.hostname, '/wp-admin/', { cookie: cookieHeader })
+    expect(dashboard.status).toBe(200)
+    expect(dashboard.body).toContain('Dashboard')
+    // Single use: the same link is refused the second time.
+    const replay = await httpGet(ip, url.hostname, `${url.pathname}${url.search}`)
+    expect(replay.status).toBe(403)
+
+    const node = (await (await cp.request('GET', `/api/nodes/${nodeId}`)).json())
+    expect(node.last_seen_at).not.toBeNull()
+    const audit = await queryOne<{ result: string }>(cp.services.db, "SELECT result FROM audit_logs WHERE action = 'magic_login' ORDER BY created_at DESC LIMIT 1")
+    expect(audit?.result).toBe('succeeded')
+  })
+
   it('re-running site_create for an existing environment (at-least-once delivery) reports changed=0', async () => {
     const job = await queryOne<{ id: string }>(cp.services.db, "SELECT id FROM jobs WHERE job_type = 'site_create' AND site_id = ?", [sites[0].id])
     // Redeliver the finished job exactly as crash recovery would requeue it, then let the scheduler run it again.
