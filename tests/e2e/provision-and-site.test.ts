@@ -239,4 +239,41 @@ describe('provision a node and create live WordPress sites through the API', () 
     expect(otherDb.exitCode).not.toBe(0)
     expect(otherDb.stderr).toMatch(/Access denied/i)
   })
+
+  it('purges only the environment\'s caches, and toggles the page and object caches through jobs', async () => {
+    const ip = lab.nodes[0].ip
+    const envId = sites[0].envId
+    const host = new URL(sites[0].previewUrl).hostname
+    const redisKeys = async () => (await labExec('node1', ['redis-cli', '--scan'], LAB)).stdout.split('\n').filter(Boolean)
+    const ownKeys = (keys: string[]) => keys.filter((k) => k.startsWith(`pressluft_${envId}:`))
+    await httpGet(ip, host, '/')
+    expect((await httpGet(ip, host, '/')).headers['x-fastcgi-cache']).toBe('HIT')
+    const before = await redisKeys()
+    expect(ownKeys(before).length).toBeGreaterThan(0)
+    const othersBefore = before.filter((k) => !ownKeys([k]).length).sort()
+
+    const purge = await cp.request('POST', `/api/environments/${envId}/cache/purge`)
+    expect(purge.status).toBe(202)
+    expect((await waitForJob(cp, (await purge.json()).job_id)).status).toBe('succeeded')
+    const after = await redisKeys()
+    expect(ownKeys(after)).toEqual([])
+    expect(after.filter((k) => !ownKeys([k]).length).sort()).toEqual(othersBefore)
+    expect((await httpGet(ip, host, '/')).headers['x-fastcgi-cache']).toBe('MISS')
+
+    const dropIn = `/var/www/sites/${sites[0].id}/production/shared/object-cache.php`
+    const off = await cp.request('PATCH', `/api/environments/${envId}/cache`, { fastcgi_cache_enabled: false, redis_cache_enabled: false })
+    expect(off.status).toBe(202)
+    expect((await waitForJob(cp, (await off.json()).job_id)).status).toBe('succeeded')
+    expect(await (await cp.request('GET', `/api/environments/${envId}`)).json()).toMatchObject({ fastcgi_cache_enabled: false, redis_cache_enabled: false })
+    const uncached = await httpGet(ip, host, '/')
+    expect(uncached.status).toBe(200)
+    expect(uncached.headers['x-fastcgi-cache']).toBeUndefined()
+    expect((await labExec('node1', ['test', '-e', dropIn], { ...LAB, reject: false })).exitCode).not.toBe(0)
+
+    const on = await cp.request('PATCH', `/api/environments/${envId}/cache`, { fastcgi_cache_enabled: true, redis_cache_enabled: true })
+    expect((await waitForJob(cp, (await on.json()).job_id)).status).toBe('succeeded')
+    expect(await (await cp.request('GET', `/api/environments/${envId}`)).json()).toMatchObject({ fastcgi_cache_enabled: true, redis_cache_enabled: true })
+    expect((await httpGet(ip, host, '/')).headers['x-fastcgi-cache']).toBe('MISS')
+    expect((await labExec('node1', ['test', '-e', dropIn], { ...LAB, reject: false })).exitCode).toBe(0)
+  })
 })
