@@ -2,19 +2,14 @@ import { describe, it, expect, beforeEach, afterEach } from 'vitest'
 import { createTestControlPlane, type TestControlPlane } from '../support/control-plane.js'
 import {
   insertActiveNode, jobById, auditsFor, count, row, expectError, createActiveSite, configureBackupStorage, insertBackupRow,
-  expectNewestFirst, type SeededSite,
-} from '../support/seed.js'
+  expectNewestFirst, type SeededSite, startWithActiveSite } from '../support/seed.js'
 
 interface BackupRow { id: string; environment_id: string; backup_scope: string; status: string; storage_type: string; storage_path: string; retention_until: string; created_at: string; checksum: string | null; completed_at: string | null }
 
 describe('backups', () => {
   let cp: TestControlPlane
   let site: SeededSite
-  beforeEach(async () => {
-    cp = await createTestControlPlane(); await cp.login()
-    await insertActiveNode(cp)
-    site = await createActiveSite(cp, 'shop')
-  })
+  beforeEach(async () => { ({ cp, site } = await startWithActiveSite()) })
   afterEach(async () => { await cp.close() })
 
   it('creates a pending backup with its storage path and retention, a backup_create job and an audit row on the backup', async () => {

@@ -2,19 +2,14 @@ import { describe, it, expect, beforeEach, afterEach } from 'vitest'
 import { createTestControlPlane, type TestControlPlane } from '../support/control-plane.js'
 import {
   insertActiveNode, jobById, jobsOfType, auditsFor, count, row, expectError, createActiveSite, createActiveStaging,
-  expectNewestFirst, type SeededSite,
-} from '../support/seed.js'
+  expectNewestFirst, type SeededSite, startWithActiveSite } from '../support/seed.js'
 
 interface DomainRow { id: string; environment_id: string; hostname: string; tls_status: string; tls_issuer: string }
 
 describe('domains', () => {
   let cp: TestControlPlane
   let site: SeededSite
-  beforeEach(async () => {
-    cp = await createTestControlPlane(); await cp.login()
-    await insertActiveNode(cp)
-    site = await createActiveSite(cp, 'shop')
-  })
+  beforeEach(async () => { ({ cp, site } = await startWithActiveSite()) })
   afterEach(async () => { await cp.close() })
 
   const add = (envId: string, hostname: string) => cp.request('POST', `/api/environments/${envId}/domains`, { hostname })

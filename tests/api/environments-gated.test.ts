@@ -2,8 +2,7 @@ import { describe, it, expect, beforeEach, afterEach } from 'vitest'
 import { createTestControlPlane, type TestControlPlane } from '../support/control-plane.js'
 import {
   insertActiveNode, jobById, jobsOfType, auditsFor, count, row, expectError, createActiveSite, createActiveStaging,
-  configureBackupStorage, insertBackupRow, insertDriftCheck, type SeededSite,
-} from '../support/seed.js'
+  configureBackupStorage, insertBackupRow, insertDriftCheck, type SeededSite, startWithActiveSite } from '../support/seed.js'
 
 const minutesAgo = (minutes: number) => new Date(Date.now() - minutes * 60_000).toISOString()
 
@@ -11,9 +10,7 @@ describe('updates and restore with pre-operation backups', () => {
   let cp: TestControlPlane
   let site: SeededSite
   beforeEach(async () => {
-    cp = await createTestControlPlane(); await cp.login()
-    await insertActiveNode(cp)
-    site = await createActiveSite(cp, 'shop')
+    ({ cp, site } = await startWithActiveSite())
     await configureBackupStorage(cp)
   })
   afterEach(async () => { await cp.close() })
@@ -96,9 +93,7 @@ describe('POST /api/environments/{id}/promote', () => {
   let site: SeededSite
   let stagingId: string
   beforeEach(async () => {
-    cp = await createTestControlPlane(); await cp.login()
-    await insertActiveNode(cp)
-    site = await createActiveSite(cp, 'shop')
+    ({ cp, site } = await startWithActiveSite())
     stagingId = await createActiveStaging(cp, site)
   })
   afterEach(async () => { await cp.close() })

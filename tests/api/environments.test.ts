@@ -3,8 +3,7 @@ import { describe, it, expect, beforeEach, afterEach, vi } from 'vitest'
 import { createTestControlPlane, type TestControlPlane } from '../support/control-plane.js'
 import {
   insertActiveNode, jobById, jobsOfType, auditsFor, count, row, expectError, createActiveSite, createActiveStaging,
-  configureBackupStorage, expectNewestFirst, type SeededSite,
-} from '../support/seed.js'
+  configureBackupStorage, expectNewestFirst, type SeededSite, startWithActiveSite } from '../support/seed.js'
 
 interface EnvRow { id: string; site_id: string; slug: string; status: string; node_id: string; environment_type: string; source_environment_id: string | null; promotion_preset: string; preview_url: string; fastcgi_cache_enabled: number; redis_cache_enabled: number }
 
@@ -14,9 +13,7 @@ describe('POST /api/sites/{id}/environments', () => {
   let cp: TestControlPlane
   let site: SeededSite
   beforeEach(async () => {
-    cp = await createTestControlPlane(); await cp.login()
-    await insertActiveNode(cp, { public_ip: '198.51.100.4' })
-    site = await createActiveSite(cp, 'shop')
+    ({ cp, site } = await startWithActiveSite({ public_ip: '198.51.100.4' }))
   })
   afterEach(async () => { await cp.close() })
 
@@ -123,9 +120,7 @@ describe('environment operations', () => {
   let site: SeededSite
   let stagingId: string
   beforeEach(async () => {
-    cp = await createTestControlPlane(); await cp.login()
-    await insertActiveNode(cp)
-    site = await createActiveSite(cp, 'shop')
+    ({ cp, site } = await startWithActiveSite())
     stagingId = await createActiveStaging(cp, site)
   })
   afterEach(async () => { await cp.close() })

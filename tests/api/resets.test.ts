@@ -1,18 +1,14 @@
 import crypto from 'node:crypto'
 import { describe, it, expect, beforeEach, afterEach } from 'vitest'
 import { createTestControlPlane, type TestControlPlane } from '../support/control-plane.js'
-import { insertActiveNode, createActiveSite, createActiveStaging, auditsFor, row, expectError, type SeededSite } from '../support/seed.js'
+import { insertActiveNode, createActiveSite, createActiveStaging, auditsFor, row, expectError, type SeededSite, startWithActiveSite } from '../support/seed.js'
 
 interface StatusRow { status: string; state_version: number }
 
 describe('POST /api/sites/{id}/reset', () => {
   let cp: TestControlPlane
   let site: SeededSite
-  beforeEach(async () => {
-    cp = await createTestControlPlane(); await cp.login()
-    await insertActiveNode(cp)
-    site = await createActiveSite(cp, 'shop')
-  })
+  beforeEach(async () => { ({ cp, site } = await startWithActiveSite()) })
   afterEach(async () => { await cp.close() })
 
   const sql = (statement: string, args: unknown[] = []) => cp.services.db.execute({ sql: statement, args: args as never })
@@ -70,11 +66,7 @@ describe('POST /api/sites/{id}/reset', () => {
 describe('POST /api/environments/{id}/reset', () => {
   let cp: TestControlPlane
   let site: SeededSite
-  beforeEach(async () => {
-    cp = await createTestControlPlane(); await cp.login()
-    await insertActiveNode(cp)
-    site = await createActiveSite(cp, 'shop')
-  })
+  beforeEach(async () => { ({ cp, site } = await startWithActiveSite()) })
   afterEach(async () => { await cp.close() })
 
   const sql = (statement: string, args: unknown[] = []) => cp.services.db.execute({ sql: statement, args: args as never })

@@ -1,7 +1,7 @@
 // Small SQL fixtures for API tests: the effects of jobs that no runner executes in-process (node active, site built, backups done).
 import crypto from 'node:crypto'
 import { expect } from 'vitest'
-import type { TestControlPlane } from './control-plane.js'
+import { createTestControlPlane, type TestControlPlane } from './control-plane.js'
 import { queryAll, queryOne } from '../../runtime/store/db.js'
 
 export const BACKUP_SETTINGS = {
@@ -63,6 +63,14 @@ export async function createActiveSite(cp: TestControlPlane, slug: string, nodeI
 }
 
 /** A staging environment cloned through the API and completed as if env_create had succeeded. */
+/** A signed-in control plane with one active node and one active site `shop`: the common starting point of API tests. */
+export async function startWithActiveSite(nodeFields: Parameters<typeof insertActiveNode>[1] = {}): Promise<{ cp: TestControlPlane; site: SeededSite }> {
+  const cp = await createTestControlPlane()
+  await cp.login()
+  await insertActiveNode(cp, nodeFields)
+  return { cp, site: await createActiveSite(cp, 'shop') }
+}
+
 export async function createActiveStaging(cp: TestControlPlane, site: SeededSite, slug = 'staging'): Promise<string> {
   const res = await cp.request('POST', `/api/sites/${site.siteId}/environments`, {
     name: `Env ${slug}`, slug, type: 'staging', source_environment_id: site.productionId, promotion_preset: 'content-protect',
