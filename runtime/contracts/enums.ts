@@ -16,6 +16,8 @@ export const JOB_TYPES = [
 export const PROMOTION_PRESETS = ['content-protect', 'commerce-protect'] as const
 export const DRIFT_STATUSES = ['unknown', 'clean', 'drifted'] as const
 export const UPDATE_SCOPES = ['core', 'plugins', 'themes', 'all'] as const
+/** Backup storage is configured when these four settings are all set (data-model.md). */
+export const BACKUP_STORAGE_KEYS = ['backup_s3_endpoint', 'backup_s3_bucket', 'backup_s3_access_key_id', 'backup_s3_secret_access_key'] as const
 export const DNS01_PROVIDERS = ['cloudflare', 'digitalocean', 'route53', 'rfc2136'] as const
 
 export type SiteStatus = (typeof SITE_STATUSES)[number]

@@ -1,5 +1,5 @@
 // The settings keys of spec/data-model.md, their defaults, and the value and cross-field rules applied to the merged result.
-import { DNS01_PROVIDERS } from '../contracts/enums.js'
+import { DNS01_PROVIDERS, BACKUP_STORAGE_KEYS } from '../contracts/enums.js'
 import { hasControlCharacters, hasTemplateSyntax, isHostname, isSafeHttpUrl } from '../contracts/validation.js'
 
 export const SETTING_KEYS = [
@@ -18,8 +18,7 @@ export const SETTING_DEFAULTS: Partial<Record<SettingKey, string>> = {
   hetzner_api_base_url: 'https://api.hetzner.cloud/v1',
 }
 
-/** Backup storage is configured when these four keys are all set. */
-export const BACKUP_STORAGE_KEYS = ['backup_s3_endpoint', 'backup_s3_bucket', 'backup_s3_access_key_id', 'backup_s3_secret_access_key'] as const
+export { BACKUP_STORAGE_KEYS }
 
 export function isSecretKey(key: string): key is SecretSettingKey {
   return (SECRET_SETTING_KEYS as readonly string[]).includes(key)

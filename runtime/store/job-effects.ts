@@ -5,6 +5,7 @@ import type { Executor } from './db.js'
 import { queryOne } from './db.js'
 import type { FailureChange, JobTypeSpec, ResourceRef, StatusChange } from '../jobs/registry.js'
 import type { JobRow } from './jobs.js'
+import { BACKUP_STORAGE_CONFIGURED_SQL } from './settings-sql.js'
 
 /**
  * Guard appended to every effect statement: the job row carries the status and updated_at this write gave it.
@@ -316,7 +317,6 @@ export function successStatements(job: JobRow, spec: JobTypeSpec, ctx: SuccessCo
 
 // ---- preconditions at start ----
 
-const STORAGE_KEYS = "('backup_s3_endpoint', 'backup_s3_bucket', 'backup_s3_access_key_id', 'backup_s3_secret_access_key')"
 
 /**
  * The precondition checks of spec/jobs.md for this job as one SQL CASE yielding the first failing error code or NULL,
@@ -326,7 +326,7 @@ export function preconditionCase(job: JobRow, spec: JobTypeSpec, now: string, ga
   const payload = payloadOf(job)
   const whens: string[] = []
   const args: unknown[] = []
-  const storage = () => { whens.push(`WHEN (SELECT COUNT(*) FROM settings WHERE key IN ${STORAGE_KEYS}) < 4 THEN 'BACKUP_STORAGE_NOT_CONFIGURED'`) }
+  const storage = () => { whens.push(`WHEN NOT ${BACKUP_STORAGE_CONFIGURED_SQL} THEN 'BACKUP_STORAGE_NOT_CONFIGURED'`) }
   for (const check of spec.preconditions) {
     switch (check) {
       case 'node_active':

@@ -5,6 +5,7 @@ import type { Db, Executor } from './db.js'
 import { queryAll, queryOne } from './db.js'
 import { selectPage, type Page, type PageRequest } from './pagination.js'
 import { jobGuard, type Guard } from './job-effects.js'
+import { BACKUP_STORAGE_CONFIGURED_SQL } from './settings-sql.js'
 
 export interface JobRow {
   id: string
@@ -175,8 +176,6 @@ export async function runningJobIds(ex: Executor): Promise<Set<string>> {
 
 // ---- recurring enqueues (spec/jobs.md "Recurring schedule") ----
 
-const STORAGE_CONFIGURED = `(SELECT COUNT(*) FROM settings WHERE key IN
-  ('backup_s3_endpoint', 'backup_s3_bucket', 'backup_s3_access_key_id', 'backup_s3_secret_access_key')) = 4`
 
 /**
  * One backup_cleanup when the newest is older than 6 h (or there is none), unless one is queued/running, storage is
@@ -187,7 +186,7 @@ export async function enqueueBackupCleanupIfDue(db: Db, input: { now: string; du
   const result = await db.execute(stmt(`INSERT INTO jobs (id, job_type, status, site_id, environment_id, node_id, payload_json, attempt_count, max_attempts, created_at, updated_at)
     SELECT ?, 'backup_cleanup', 'queued', NULL, NULL, n.id, '{}', 0, ?, ?, ?
     FROM (SELECT id FROM nodes WHERE status = 'active' ORDER BY is_local DESC, created_at, id LIMIT 1) n
-    WHERE ${STORAGE_CONFIGURED}
+    WHERE ${BACKUP_STORAGE_CONFIGURED_SQL}
       AND NOT EXISTS (SELECT 1 FROM jobs WHERE job_type = 'backup_cleanup' AND (status IN ('queued', 'running') OR created_at > ?))`,
   [id, input.maxAttempts, input.now, input.now, input.dueBefore]))
   return result.rowsAffected === 1 ? [id] : []
