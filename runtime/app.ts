@@ -98,6 +98,8 @@ export function createApp(services: Services, options: AppOptions): OpenAPIHono<
 
   for (const fn of options.functions) {
     const route = fn.route
+    // One child logger per route, made once: building it per request would put pino's child() on the hot path.
+    const routeLog = services.logger.child({ route: `${route.method.toUpperCase()} ${route.path}` })
     app.openapi(route, (async (c: Context<AppEnv>) => {
       const actor = c.get('actor')
       const ctx = Object.create(services) as FunctionContext
@@ -105,7 +107,7 @@ export function createApp(services: Services, options: AppOptions): OpenAPIHono<
         actor: { get: () => { if (!actor) throw new Error('public function read the actor'); return actor } },
         clientIp: { value: c.get('clientIp') },
         isHttps: { value: c.get('isHttps') },
-        log: { value: services.logger.child({ route: `${route.method.toUpperCase()} ${route.path}` }) },
+        log: { value: routeLog },
       })
       return fn.handler(c as never, ctx)
     }) as never)
