@@ -1,4 +1,4 @@
-// Manifest of the control plane: every mounted function module, the scheduled functions and the runtime defaults.
+// Manifest of the control plane: every mounted function module and the scheduled functions (plus the runtime defaults, re-exported).
 import type { FunctionModule } from './runtime/http/define-function.js'
 import type { ScheduledFunction } from './runtime/scheduler/define-schedule.js'
 
@@ -9,7 +9,6 @@ import getJob from './functions/jobs/get-job.js'
 import cancelJob from './functions/jobs/cancel-job.js'
 import enqueueBackupCleanup from './functions/scheduled/enqueue-backup-cleanup.js'
 import enqueueDriftChecks from './functions/scheduled/enqueue-drift-checks.js'
-export { default as jobRunner } from './functions/jobs/run-job.js'
 import listSites from './functions/sites/list-sites.js'
 import createSite from './functions/sites/create-site.js'
 import getSite from './functions/sites/get-site.js'
@@ -55,24 +54,5 @@ export const schedules: ScheduledFunction[] = [
   enqueueDriftChecks,
 ]
 
-export const defaults = {
-  listenAddr: '127.0.0.1:8080',
-  dataDir: './data',
-  logLevel: 'info',
-  maxConcurrentJobs: 4,
-  jobTimeoutSeconds: 1800,
-  pollIntervalMs: 2000,
-  maxAttempts: 3,
-  backoffMinutes: [1, 5, 15],
-  gateFreshnessMinutes: 60,
-  nodeQueryTimeoutSeconds: 10,
-  healthCheck: { timeoutSeconds: 10, retries: 1 },
-  importLimits: { maxArchiveBytes: 5 * 1024 ** 3, maxUnpackedBytes: 20 * 1024 ** 3, maxEntries: 1_000_000 },
-  acmeDirectoryUrl: 'https://acme-v02.api.letsencrypt.org/directory',
-  wpCoreUrl: 'https://wordpress.org/latest.tar.gz',
-  adminEmail: 'admin@pressluft.local',
-  // Per job type overrides of the job timeout, in seconds.
-  jobTimeoutOverrides: {} as Partial<Record<string, number>>,
-}
-
-export type RuntimeDefaults = typeof defaults
+// The runtime defaults live in runtime/config-defaults.ts so that loading the configuration does not load every function.
+export { defaults, type RuntimeDefaults } from './runtime/config-defaults.js'

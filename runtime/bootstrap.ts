@@ -12,7 +12,8 @@ import { mountDocs } from './http/docs.js'
 import type { AppEnv } from './http/define-function.js'
 import type { JobControl } from './jobs/job-control.js'
 import type { ScryptParams } from './auth/passwords.js'
-import { functions, schedules, jobRunner } from '../hono.config.js'
+import { functions, schedules } from '../hono.config.js'
+import { runJobAttempt } from './jobs/run-attempt.js'
 import { Scheduler } from './scheduler/scheduler.js'
 import type { AnsibleOptions, JobRunner } from './jobs/job-runner.js'
 
@@ -28,7 +29,7 @@ export interface BootstrapOptions {
   jobControl?: JobControl
   /** Start the job loop (npm start does; tests opt in). Without it jobs stay queued and nothing touches a node. */
   startScheduler?: boolean
-  /** Replaces functions/jobs/run-job.ts (benchmarks use a no-op runner). */
+  /** Replaces the per-job runner runtime/jobs/run-attempt.ts (tests and benchmarks use stand-ins). */
   jobRunner?: JobRunner
   /** Ansible overrides for the runner (tests: fixture playbooks, shorter kill grace). */
   ansible?: AnsibleOptions
@@ -47,7 +48,7 @@ export async function bootstrap(config: Config, logger: Logger, options: Bootstr
   const secrets = SecretStore.open(config.secretsDir)
   await ensureControlPlaneKey(secrets)
   const scheduler = options.jobControl ? undefined : new Scheduler(config, logger, {
-    runner: options.jobRunner ?? jobRunner, schedules, ansible: options.ansible, maxConcurrentJobs: options.maxConcurrentJobs,
+    runner: options.jobRunner ?? runJobAttempt, schedules, ansible: options.ansible, maxConcurrentJobs: options.maxConcurrentJobs,
   })
   const services = createServices({ config, db, logger, secrets, jobControl: options.jobControl ?? scheduler ?? idleJobControl, scryptParams: options.scryptParams })
   scheduler?.attach(services)

@@ -1,7 +1,7 @@
-// Reads the PRESSLUFT_* environment variables over the defaults of hono.config.ts; an invalid value stops start-up.
+// Reads the PRESSLUFT_* environment variables over the defaults of runtime/config-defaults.ts; an invalid value stops start-up.
 import fs from 'node:fs'
 import path from 'node:path'
-import { defaults as manifestDefaults, type RuntimeDefaults } from '../hono.config.js'
+import { defaults as builtInDefaults, type RuntimeDefaults } from './config-defaults.js'
 
 export interface Config {
   listenHost: string
@@ -17,7 +17,8 @@ export interface Config {
   jobTimeoutSeconds: number
   pollIntervalMs: number
   maxAttempts: number
-  backoffMinutes: number[]
+  /** Wait before each retry of a retryable failure, in seconds (the last value repeats). */
+  backoffSeconds: number[]
   gateFreshnessMinutes: number
   nodeQueryTimeoutSeconds: number
   healthCheck: { timeoutSeconds: number; retries: number }
@@ -44,6 +45,17 @@ function positiveInt(env: NodeJS.ProcessEnv, variable: string, fallback: number,
   if (raw === undefined || raw === '') return fallback
   if (!/^\d+$/.test(raw) || Number(raw) < 1 || Number(raw) > max) fail(variable, `must be an integer from 1 to ${max}, got "${raw}"`)
   return Number(raw)
+}
+
+/** A comma-separated list of 1 to 10 whole seconds, each from 1 to 86400 (e.g. "60,300,900"). */
+function secondsList(env: NodeJS.ProcessEnv, variable: string, fallback: number[]): number[] {
+  const raw = env[variable]
+  if (raw === undefined || raw === '') return fallback
+  const parts = raw.split(',').map((part) => part.trim())
+  if (parts.length > 10 || parts.some((part) => !/^\d+$/.test(part) || Number(part) < 1 || Number(part) > 86_400)) {
+    fail(variable, `must be 1 to 10 comma-separated whole seconds from 1 to 86400 (e.g. 60,300,900), got "${raw}"`)
+  }
+  return parts.map(Number)
 }
 
 function listenAddr(raw: string): { host: string; port: number } {
@@ -74,7 +86,7 @@ function findRepoRoot(start: string): string {
   }
 }
 
-export function loadConfig(env: NodeJS.ProcessEnv = process.env, defaults: RuntimeDefaults = manifestDefaults): Config {
+export function loadConfig(env: NodeJS.ProcessEnv = process.env, defaults: RuntimeDefaults = builtInDefaults): Config {
   const { host, port } = listenAddr(env.PRESSLUFT_LISTEN_ADDR || defaults.listenAddr)
   const dataDir = path.resolve(env.PRESSLUFT_DATA_DIR || defaults.dataDir)
   const logLevel = env.PRESSLUFT_LOG_LEVEL || defaults.logLevel
@@ -101,7 +113,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, defaults: Runti
     jobTimeoutSeconds: positiveInt(env, 'PRESSLUFT_JOB_TIMEOUT_SECONDS', defaults.jobTimeoutSeconds, 7 * 24 * 3600),
     pollIntervalMs: positiveInt(env, 'PRESSLUFT_POLL_INTERVAL_MS', defaults.pollIntervalMs, 60_000),
     maxAttempts: defaults.maxAttempts,
-    backoffMinutes: defaults.backoffMinutes,
+    backoffSeconds: secondsList(env, 'PRESSLUFT_RETRY_BACKOFF_SECONDS', defaults.retryBackoffSeconds),
     gateFreshnessMinutes: defaults.gateFreshnessMinutes,
     nodeQueryTimeoutSeconds: defaults.nodeQueryTimeoutSeconds,
     healthCheck: defaults.healthCheck,

@@ -6,6 +6,7 @@ import type { SecretStore } from './secrets/secret-store.js'
 import type { JobControl } from './jobs/job-control.js'
 import { AuthService } from './auth/auth-service.js'
 import { JobService } from './jobs/job-service.js'
+import { JobQueue } from './jobs/job-queue.js'
 import type { ScryptParams } from './auth/passwords.js'
 import { SettingsService } from './settings/settings-service.js'
 import { SiteService } from './sites/site-service.js'
@@ -23,6 +24,8 @@ export interface Services {
   secrets: SecretStore
   auth: AuthService
   jobControl: JobControl
+  /** The one job queue: the API's cancel and the scheduler's claims and completions go through it. */
+  jobQueue: JobQueue
   jobs: JobService
   settings: SettingsService
   sites: SiteService
@@ -46,10 +49,11 @@ export interface ServiceDeps {
 export function createServices(deps: ServiceDeps): Services {
   const { config, db, logger, secrets, jobControl } = deps
   const settings = new SettingsService(db, secrets, logger)
+  const jobQueue = new JobQueue(db, config, logger.child({ component: 'job-queue' }))
   return {
-    config, db, logger, secrets, jobControl,
+    config, db, logger, secrets, jobControl, jobQueue,
     auth: new AuthService(db, logger, deps.scryptParams),
-    jobs: new JobService(db, config, logger, () => jobControl),
+    jobs: new JobService(db, config, jobQueue, () => jobControl),
     settings,
     sites: new SiteService(db, config, settings, () => jobControl),
     environments: new EnvironmentService(db, config, settings, () => jobControl),

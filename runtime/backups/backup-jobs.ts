@@ -6,7 +6,7 @@ import type { EnvironmentRow } from '../store/environments.js'
 import type { SettingsSnapshot } from '../settings/settings-service.js'
 import type { BackupScope } from '../contracts/enums.js'
 import type { Actor } from '../auth/auth-service.js'
-import { insertRequestedJob } from '../environments/accept-job.js'
+import { insertRequestedJob } from '../jobs/accept-job.js'
 import { nowIso, isoPlus } from '../clock.js'
 
 export type BackupPurpose = 'manual' | 'pre_update' | 'pre_restore' | 'pre_import'

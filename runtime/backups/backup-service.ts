@@ -8,8 +8,8 @@ import type { JobControl } from '../jobs/job-control.js'
 import type { SettingsService } from '../settings/settings-service.js'
 import type { Actor } from '../auth/auth-service.js'
 import type { BackupScope } from '../contracts/enums.js'
-import { acceptJob } from '../environments/accept-job.js'
-import { loadEnvironment, loadNodeOf, requireEnvironmentActive, requireNodeActive, requireBackupStorage } from '../environments/guards.js'
+import { acceptJob } from '../jobs/accept-job.js'
+import { loadEnvironment, loadNodeOf, requireEnvironmentActive, requireNodeActive, requireBackupStorage } from '../resources/guards.js'
 import { insertPendingBackup } from './backup-jobs.js'
 
 export function backupView(row: BackupRow) {

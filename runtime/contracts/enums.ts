@@ -8,11 +8,6 @@ export const BACKUP_SCOPES = ['db', 'files', 'full'] as const
 export const BACKUP_STATUSES = ['pending', 'running', 'completed', 'failed', 'expired'] as const
 export const TLS_STATUSES = ['pending', 'active', 'failed', 'disabled'] as const
 export const JOB_STATUSES = ['queued', 'running', 'succeeded', 'failed', 'cancelled'] as const
-export const JOB_TYPES = [
-  'node_provision', 'site_create', 'site_import', 'env_create', 'env_deploy', 'env_update', 'env_restore',
-  'env_promote', 'env_cache_toggle', 'cache_purge', 'backup_create', 'domain_add', 'domain_remove',
-  'drift_check', 'health_check', 'release_rollback', 'backup_cleanup',
-] as const
 export const PROMOTION_PRESETS = ['content-protect', 'commerce-protect'] as const
 export const DRIFT_STATUSES = ['unknown', 'clean', 'drifted'] as const
 export const UPDATE_SCOPES = ['core', 'plugins', 'themes', 'all'] as const
@@ -25,7 +20,6 @@ export type EnvironmentStatus = SiteStatus
 export type EnvironmentType = (typeof ENVIRONMENT_TYPES)[number]
 export type NodeStatus = (typeof NODE_STATUSES)[number]
 export type JobStatus = (typeof JOB_STATUSES)[number]
-export type JobType = (typeof JOB_TYPES)[number]
 export type BackupScope = (typeof BACKUP_SCOPES)[number]
 export type BackupStatus = (typeof BACKUP_STATUSES)[number]
 export type TlsStatus = (typeof TLS_STATUSES)[number]

@@ -1,6 +1,7 @@
 // Zod schemas of every API request and resource, named for the generated OpenAPI contract (spec/api.md).
 import { z } from '@hono/zod-openapi'
 import * as E from './enums.js'
+import { JOB_TYPES } from '../jobs/registry.js'
 import {
   SLUG_RE, NODE_NAME_RE, SSH_USER_RE, PROVIDER_FIELD_RE, hasTemplateSyntax, hasControlCharacters, isHostname,
   isIpv4, isNodeHostname, isSafeHttpUrl, isUploadRef, isGitRef,
@@ -60,7 +61,7 @@ export const Domain = z.object({
 }).openapi('Domain')
 
 export const Job = z.object({
-  id: Uuid, job_type: z.enum(E.JOB_TYPES), status: z.enum(E.JOB_STATUSES), site_id: Uuid.nullable(),
+  id: Uuid, job_type: z.enum(JOB_TYPES), status: z.enum(E.JOB_STATUSES), site_id: Uuid.nullable(),
   environment_id: Uuid.nullable(), node_id: Uuid.nullable(), parent_job_id: Uuid.nullable(),
   attempt_count: z.number().int(), max_attempts: z.number().int(), run_after: Timestamp.nullable(),
   locked_at: Timestamp.nullable(), locked_by: z.string().nullable(), started_at: Timestamp.nullable(),
@@ -168,7 +169,7 @@ export type CreateNodeInput = z.infer<typeof CreateNodeRequest>
 
 export const JobsQuery = PageQuery.extend({
   status: z.enum(E.JOB_STATUSES).optional().openapi({ param: { name: 'status', in: 'query' } }),
-  job_type: z.enum(E.JOB_TYPES).optional().openapi({ param: { name: 'job_type', in: 'query' } }),
+  job_type: z.enum(JOB_TYPES).optional().openapi({ param: { name: 'job_type', in: 'query' } }),
   site_id: Uuid.optional().openapi({ param: { name: 'site_id', in: 'query' } }),
   environment_id: Uuid.optional().openapi({ param: { name: 'environment_id', in: 'query' } }),
   node_id: Uuid.optional().openapi({ param: { name: 'node_id', in: 'query' } }),

@@ -13,8 +13,8 @@ import type { SettingsService } from '../settings/settings-service.js'
 import type { Actor } from '../auth/auth-service.js'
 import { ApiError } from '../contracts/errors.js'
 import { customDomainProblem } from '../contracts/validation.js'
-import { acceptJob } from '../environments/accept-job.js'
-import { loadEnvironment, loadNodeOf, requireEnvironmentActive, requireNodeActive, requireUpdated } from '../environments/guards.js'
+import { acceptJob } from '../jobs/accept-job.js'
+import { loadEnvironment, loadNodeOf, requireEnvironmentActive, requireNodeActive, requireUpdated } from '../resources/guards.js'
 import { nowIso } from '../clock.js'
 
 export function domainView(row: DomainRow) {

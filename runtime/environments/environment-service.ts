@@ -18,11 +18,11 @@ import type { SettingsService, SettingsSnapshot } from '../settings/settings-ser
 import type { Actor } from '../auth/auth-service.js'
 import type { EnvironmentType, PromotionPreset, UPDATE_SCOPES } from '../contracts/enums.js'
 import { ApiError } from '../contracts/errors.js'
-import { acceptJob, type AcceptedJob } from './accept-job.js'
+import { acceptJob, type AcceptedJob } from '../jobs/accept-job.js'
 import {
   loadSite, loadEnvironment, loadNodeOf, requireEnvironmentActive, requireSiteActive, requireSiteNotFailed, requireNodeActive,
   requireBackupStorage, requireUpdated, publicIpOf,
-} from './guards.js'
+} from '../resources/guards.js'
 import { allocateEnvironmentId, previewUrl } from './preview-url.js'
 import { ensurePreOperationBackup } from '../backups/backup-jobs.js'
 import { nowIso, isoPlus } from '../clock.js'

@@ -14,7 +14,7 @@ import { magicLoginCommand, parseMagicLoginOutput, runNodeQuery } from '../ssh/n
 import type { Actor } from '../auth/auth-service.js'
 import type { Logger } from '../logging.js'
 import { ApiError } from '../contracts/errors.js'
-import { loadNodeOf } from './guards.js'
+import { loadNodeOf } from '../resources/guards.js'
 import { nowIso } from '../clock.js'
 
 const LOGGED_OUTPUT_CHARS = 2000

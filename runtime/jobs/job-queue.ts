@@ -1,15 +1,17 @@
 // Queue operations of the job engine: claim (with preconditions and start transition), completion, cancel and recovery.
+// It asks the job's type module (runtime/jobs/types/) for the effects and hands the store finished statement lists.
 import crypto from 'node:crypto'
+import type { InStatement } from '@libsql/client'
 import type { Db } from '../store/db.js'
 import type { Logger } from '../logging.js'
-import type { JobType } from '../contracts/enums.js'
 import {
   claimJob, completeJob, cancelJobRow, findClaimCandidate, getJobRow, type Busy, type JobRow, type JobWrite,
 } from '../store/jobs.js'
+import { jobGuard, payloadOf } from '../store/job-guard.js'
 import {
-  auditStatement, completionAudit, failureStatements, loadSuccessContext, preconditionCase, retryStatements, startStatements, successStatements,
+  auditStatement, completionAudit, failureStatements, nodeSeen, preconditionCase, statusChanges, unreachableNode,
 } from '../store/job-effects.js'
-import { jobRegistry, type JobTypeSpec } from './registry.js'
+import { jobTypeOf } from './registry.js'
 import { decideFailure, errorClass, type JobErrorCode } from './outcomes.js'
 import type { JobOutcome } from './job-runner.js'
 import { jobClockIso } from './job-clock.js'
@@ -18,7 +20,7 @@ export const ERROR_MESSAGE_LIMIT = 10 * 1024
 
 export interface QueueSettings {
   maxAttempts: number
-  backoffMinutes: number[]
+  backoffSeconds: number[]
   gateFreshnessMinutes: number
 }
 
@@ -26,12 +28,6 @@ export type ClaimAttempt =
   | { outcome: 'running'; job: JobRow }
   | { outcome: 'precondition_failed'; job: JobRow }
   | { outcome: 'none' }
-
-function specOf(job: JobRow): JobTypeSpec {
-  const spec = jobRegistry[job.job_type as JobType]
-  if (!spec) throw new Error(`job ${job.id} has unknown type ${job.job_type}`)
-  return spec
-}
 
 /** Keeps the last 10 KiB (by UTF-8 bytes) of a message. */
 export function tailBytes(text: string, limit = ERROR_MESSAGE_LIMIT): string {
@@ -51,18 +47,19 @@ export class JobQueue {
     for (let tries = 0; tries < 5; tries++) {
       const candidate = await findClaimCandidate(this.db, new Date().toISOString(), busy)
       if (!candidate) return { outcome: 'none' }
-      const spec = specOf(candidate)
+      const spec = jobTypeOf(candidate.job_type)
       const at = jobClockIso()
       const gateSince = new Date(Date.parse(at) - this.settings.gateFreshnessMinutes * 60_000).toISOString()
       // An earlier attempt's start transition already moved the resources this one finds.
       const startedBefore = candidate.attempt_count > 0
+      const failed = jobGuard(candidate.id, 'failed', at)
       const result = await claimJob(this.db, {
         job: candidate, workerId, at, busy,
         precondition: preconditionCase(candidate, spec, at, gateSince),
-        start: (guard) => startStatements(candidate, spec, at, guard),
-        preconditionFailure: (guard) => [
-          ...failureStatements(candidate, spec, { code: 'PRECONDITION', started: startedBefore, precondition: true }, at, guard),
-          ...completionAudit(candidate, spec, 'failed', at, guard),
+        start: statusChanges(candidate, spec.start, at, jobGuard(candidate.id, 'running', at)),
+        preconditionFailure: [
+          ...failureStatements(candidate, spec, { code: 'PRECONDITION', started: startedBefore, precondition: true }, at, failed),
+          ...completionAudit(candidate, spec.audit, 'failed', at, failed),
         ],
       })
       if (result.outcome === 'running') return { outcome: 'running', job: result.job }
@@ -79,29 +76,38 @@ export class JobQueue {
    * resource effects, follow-ups and the completion audit row. Returns false when another writer got there first.
    */
   async complete(job: JobRow, lock: { lockedBy: string; lockedAt: string }, outcome: JobOutcome): Promise<boolean> {
-    const spec = specOf(job)
+    if (!outcome.ok) return this.fail(job, lock, outcome.code, outcome.message)
+    const spec = jobTypeOf(job.job_type)
     const at = jobClockIso()
-    if (outcome.ok) {
-      const ctx = await loadSuccessContext(this.db, job, spec)
-      const input = { result: outcome.result, expiredBackupIds: outcome.expiredBackupIds, followUpId: crypto.randomUUID(), maxAttempts: this.settings.maxAttempts }
-      return completeJob(this.db, job, lock, { status: 'succeeded', errorCode: null, errorMessage: null, runAfter: null }, at,
-        (guard) => [...successStatements(job, spec, ctx, input, at, guard), ...completionAudit(job, spec, 'succeeded', at, guard)])
-    }
-    return this.fail(job, lock, outcome.code, outcome.message, at)
+    const guard = jobGuard(job.id, 'succeeded', at)
+    const effects: InStatement[] = [
+      ...await spec.onSuccess?.({
+        db: this.db, job, payload: payloadOf(job), at, guard, followUpId: crypto.randomUUID(), maxAttempts: this.settings.maxAttempts,
+        result: outcome.result, carry: outcome.carry ?? {},
+      }) ?? [],
+      ...statusChanges(job, spec.success, at, guard),
+      ...nodeSeen(job, at, guard),
+      ...completionAudit(job, spec.audit, 'succeeded', at, guard),
+    ]
+    return completeJob(this.db, job, lock, { status: 'succeeded', errorCode: null, errorMessage: null, runAfter: null }, at, effects)
   }
 
   /** Requeue with backoff while attempts remain for a retryable code, else final failure with its effects. */
   async fail(job: JobRow, lock: { lockedBy: string; lockedAt: string }, code: JobErrorCode, message: string, at = jobClockIso()): Promise<boolean> {
-    const spec = specOf(job)
-    const decision = decideFailure(code, job.attempt_count, job.max_attempts, this.settings.backoffMinutes)
+    const spec = jobTypeOf(job.job_type)
+    const decision = decideFailure(code, job.attempt_count, job.max_attempts, this.settings.backoffSeconds)
     const errorMessage = tailBytes(message)
     if (decision.status === 'queued') {
       const write: JobWrite = { status: 'queued', errorCode: code, errorMessage, runAfter: new Date(Date.parse(at) + decision.runAfterMs).toISOString() }
-      return completeJob(this.db, job, lock, write, at, (guard) => retryStatements(job, spec, at, guard))
+      return completeJob(this.db, job, lock, write, at, statusChanges(job, spec.retry, at, jobGuard(job.id, 'queued', at)))
     }
-    const input = { code, started: true, precondition: decision.precondition, healthCheck: { followUpId: crypto.randomUUID(), maxAttempts: this.settings.maxAttempts } }
+    const guard = jobGuard(job.id, 'failed', at)
+    const own = spec.onFailure?.({
+      db: this.db, job, payload: payloadOf(job), at, guard, followUpId: crypto.randomUUID(), maxAttempts: this.settings.maxAttempts, code,
+    })
+    const effects = own ? [...own, ...unreachableNode(job, code, at, guard)] : failureStatements(job, spec, { code, started: true, precondition: decision.precondition }, at, guard)
     return completeJob(this.db, job, lock, { status: 'failed', errorCode: code, errorMessage, runAfter: null }, at,
-      (guard) => [...failureStatements(job, spec, input, at, guard), ...completionAudit(job, spec, 'failed', at, guard, { error_code: code })])
+      [...effects, ...completionAudit(job, spec.audit, 'failed', at, guard, { error_code: code })])
   }
 
   /**
@@ -113,13 +119,14 @@ export class JobQueue {
       const job = await getJobRow(this.db, jobId)
       if (!job) return { outcome: 'not_found' }
       if (job.status !== 'queued' && job.status !== 'running') return { outcome: 'not_cancellable', status: job.status }
-      const spec = specOf(job)
+      const spec = jobTypeOf(job.job_type)
       const at = jobClockIso()
+      const guard = jobGuard(job.id, 'cancelled', at)
       const started = job.status === 'running' || job.attempt_count > 0
       const input = { code: 'JOB_CANCELLED', started, precondition: false }
-      const done = await cancelJobRow(this.db, job, at, (guard) => [
+      const done = await cancelJobRow(this.db, job, at, [
         ...failureStatements(job, spec, input, at, guard),
-        ...completionAudit(job, spec, 'cancelled', at, guard),
+        ...completionAudit(job, spec.audit, 'cancelled', at, guard),
         auditStatement(userId, 'job_cancel', 'job', job.id, 'succeeded', job.id, { job_type: job.job_type, previous_status: job.status }, at, guard),
       ])
       if (done) return { outcome: 'cancelled', wasRunning: job.status === 'running' }

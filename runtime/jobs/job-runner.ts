@@ -1,16 +1,25 @@
-// The contract between the scheduler and the per-job runner function (functions/jobs/run-job.ts, or a no-op in benchmarks).
-import type { Services } from '../services.js'
+// The contract between the scheduler and the per-job runner (runtime/jobs/run-attempt.ts, or a stand-in in tests and benchmarks).
+import type { Config } from '../config.js'
+import type { Db } from '../store/db.js'
+import type { SecretStore } from '../secrets/secret-store.js'
 import type { Logger } from '../logging.js'
 import type { JobRow } from '../store/jobs.js'
 import type { JobErrorCode } from './outcomes.js'
 import type { ProviderTiming } from '../providers/hetzner.js'
 
 export type JobOutcome =
-  | { ok: true; result: Record<string, unknown> | null; expiredBackupIds?: string[] }
+  | { ok: true; result: Record<string, unknown> | null; carry?: Record<string, unknown> }
   | { ok: false; code: JobErrorCode; message: string }
 
+/** The part of the runtime services a runner uses. */
+export interface RunnerServices {
+  config: Config
+  db: Db
+  secrets: SecretStore
+}
+
 export interface RunnerContext {
-  services: Services
+  services: RunnerServices
   /** Fires on cancel, on the control plane's shutdown and on stale-run recovery. */
   signal: AbortSignal
   log: Logger
@@ -33,7 +42,6 @@ export interface AnsibleOptions {
 
 export type JobRunner = (job: JobRow, ctx: RunnerContext) => Promise<JobOutcome>
 
-/** Marks the per-job runner function module (functions/jobs/run-job.ts), listed in hono.config.ts as `jobRunner`. */
-export function defineJobRunner(runner: JobRunner): JobRunner {
-  return runner
+export function jobFailure(code: JobErrorCode, message: string): JobOutcome {
+  return { ok: false, code, message }
 }

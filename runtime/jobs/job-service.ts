@@ -1,12 +1,11 @@
 // What the API and the scheduled functions ask of the job engine: list, get, cancel, and the recurring enqueues.
 import type { Db } from '../store/db.js'
 import type { Config } from '../config.js'
-import type { Logger } from '../logging.js'
 import type { JobControl } from './job-control.js'
 import { ApiError } from '../contracts/errors.js'
 import { mapPage, pageRequest, type Page } from '../store/pagination.js'
 import { enqueueBackupCleanupIfDue, enqueueDriftChecksIfDue, getJobRow, listJobRows, type JobFilters, type JobRow } from '../store/jobs.js'
-import { JobQueue } from './job-queue.js'
+import type { JobQueue } from './job-queue.js'
 
 /** The Job resource of spec/api.md (payload and requester are not exposed). */
 export interface JobView {
@@ -30,11 +29,7 @@ const RETENTION_INTERVAL_MS = 6 * 3600 * 1000
 const DRIFT_INTERVAL_MS = 24 * 3600 * 1000
 
 export class JobService {
-  private readonly queue: JobQueue
-
-  constructor(private readonly db: Db, private readonly config: Config, logger: Logger, private readonly control: () => JobControl) {
-    this.queue = new JobQueue(db, config, logger)
-  }
+  constructor(private readonly db: Db, private readonly config: Config, private readonly queue: JobQueue, private readonly control: () => JobControl) {}
 
   async list(query: JobFilters & { limit?: number; cursor?: string }): Promise<Page<JobView>> {
     const { limit, cursor, ...filters } = query

@@ -87,10 +87,13 @@ export function lastMarker(output: string): JobErrorCode | null {
   return found
 }
 
-/** Backoff before the next attempt: 1 min after attempt 1, 5 after attempt 2, 15 after later attempts (config.backoffMinutes). */
-export function backoffMs(attemptCount: number, backoffMinutes: number[]): number {
-  const index = Math.min(Math.max(attemptCount, 1), backoffMinutes.length) - 1
-  return backoffMinutes[index] * 60_000
+/**
+ * Backoff before the next attempt: by default 1 min after attempt 1, 5 after attempt 2, 15 after later attempts
+ * (config.backoffSeconds, PRESSLUFT_RETRY_BACKOFF_SECONDS).
+ */
+export function backoffMs(attemptCount: number, backoffSeconds: number[]): number {
+  const index = Math.min(Math.max(attemptCount, 1), backoffSeconds.length) - 1
+  return backoffSeconds[index] * 1000
 }
 
 export type FailureDecision =
@@ -98,8 +101,8 @@ export type FailureDecision =
   | { status: 'failed'; precondition: boolean }
 
 /** Requeue with backoff while attempts remain and the code is retryable; otherwise a final failure. */
-export function decideFailure(code: JobErrorCode, attemptCount: number, maxAttempts: number, backoffMinutes: number[]): FailureDecision {
+export function decideFailure(code: JobErrorCode, attemptCount: number, maxAttempts: number, backoffSeconds: number[]): FailureDecision {
   const cls = errorClass(code)
-  if (cls === 'retryable' && attemptCount < maxAttempts) return { status: 'queued', runAfterMs: backoffMs(attemptCount, backoffMinutes) }
+  if (cls === 'retryable' && attemptCount < maxAttempts) return { status: 'queued', runAfterMs: backoffMs(attemptCount, backoffSeconds) }
   return { status: 'failed', precondition: cls === 'precondition' }
 }

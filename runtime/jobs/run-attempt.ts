@@ -1,28 +1,23 @@
-// One attempt of a job (spec/jobs.md "Runner"): run dir, provider acquisition, inventory + vars, playbook, outcome, cleanup.
+// The per-job runner: one attempt of a claimed job (docs/architecture.md "Walk of one request"): run dir, the type's
+// preparation (provider acquisition), inventory + vars, playbook, outcome, cleanup. The scheduler commits the outcome.
 import fs from 'node:fs'
 import path from 'node:path'
 import { execa } from 'execa'
-import type { JobType } from '../contracts/enums.js'
 import type { JobRow } from '../store/jobs.js'
-import type { JobOutcome, RunnerContext } from './job-runner.js'
-import { jobRegistry, jobTimeoutSeconds } from './registry.js'
+import { jobFailure as failure, type JobOutcome, type RunnerContext } from './job-runner.js'
+import type { JobTypeModule } from './job-type.js'
+import { jobTypeOf, jobTimeoutSeconds } from './registry.js'
 import { classifyPlaybookExit } from './outcomes.js'
 import { AbortReason } from './abort-reason.js'
-import { payloadOf } from '../store/job-effects.js'
-import { readNode, readSettings } from '../store/job-context.js'
 import { createRunDir, removeRunDir, writePrivateFile, type RunDir } from '../ansible/run-dir.js'
 import { buildExtraVars, VarsError } from '../ansible/extra-vars.js'
 import { renderInventory, InventoryError } from '../ansible/inventory.js'
 import { createRedactor, type Redact } from '../ansible/redactor.js'
 import { runPlaybook } from '../ansible/playbook-process.js'
-import { acquireHetznerServer, ProviderError } from '../providers/hetzner.js'
-import { PRIVATE_KEY_SECRET, PUBLIC_KEY_SECRET } from '../ssh/control-plane-key.js'
+import { ProviderError } from '../providers/hetzner.js'
+import { PRIVATE_KEY_SECRET } from '../ssh/control-plane-key.js'
 
 const DEFAULT_KILL_GRACE_MS = 15_000
-
-function failure(code: Extract<JobOutcome, { ok: false }>['code'], message: string): JobOutcome {
-  return { ok: false, code, message }
-}
 
 /** Ends leftover SSH control masters of the attempt (ControlPersist=60s would otherwise outlive the run dir). */
 async function closeControlMasters(run: RunDir): Promise<void> {
@@ -35,22 +30,20 @@ async function closeControlMasters(run: RunDir): Promise<void> {
 export async function runJobAttempt(job: JobRow, ctx: RunnerContext): Promise<JobOutcome> {
   const { services, signal, log, ansible } = ctx
   const { config } = services
-  const type = job.job_type as JobType
-  const spec = jobRegistry[type]
+  const spec = jobTypeOf(job.job_type)
   const playbook = path.join(ansible.playbooksDir ?? path.join(config.repoRoot, 'ansible', 'playbooks'), spec.playbook)
   // Never a placeholder: a job type whose playbook is not written yet fails clearly and is not retried.
   if (!fs.existsSync(playbook)) return failure('INTERNAL_ERROR', `playbook ansible/playbooks/${spec.playbook} is not implemented yet`)
-  const deadline = Date.now() + jobTimeoutSeconds(type, config) * 1000
+  const deadline = Date.now() + jobTimeoutSeconds(spec.type, config) * 1000
   const run = createRunDir(config.dataDir, job.id, job.attempt_count)
   let redact: Redact = (text) => text
   try {
-    const payload = payloadOf(job)
-    if (type === 'node_provision' && payload.mode === 'acquire') {
-      const outcome = await acquire(job, ctx, deadline)
+    if (spec.beforePlaybook) {
+      const outcome = await spec.beforePlaybook(job, ctx, deadline)
       if (outcome) return outcome
     }
     if (Date.now() >= deadline) return failure('JOB_TIMEOUT', 'The job timeout expired before the playbook could start')
-    const built = await buildExtraVars({ services, job, resultPath: run.result })
+    const built = await buildExtraVars({ services, job, type: spec, resultPath: run.result })
     const privateKey = await services.secrets.get(PRIVATE_KEY_SECRET)
     if (!privateKey) return failure('INTERNAL_ERROR', 'The control-plane SSH key is missing from the secrets store')
     redact = createRedactor([...built.secrets, privateKey])
@@ -65,8 +58,8 @@ export async function runJobAttempt(job: JobRow, ctx: RunnerContext): Promise<Jo
     if (exit.aborted && !exit.timedOut) return failure('JOB_CANCELLED', `Playbook stopped (${exit.aborted.kind})`)
     const code = classifyPlaybookExit(exit)
     if (code) return failure(code, exit.output || `ansible-playbook ended with ${exit.exitCode ?? exit.signal}`)
-    if (!spec.result) return { ok: true, result: null, expiredBackupIds: built.expiredBackupIds }
-    return readResult(run, spec.result, built.expiredBackupIds)
+    if (!spec.result) return { ok: true, result: null, carry: built.carry }
+    return readResult(run, spec.result, built.carry)
   } catch (error) {
     if (error instanceof AbortReason) return failure('JOB_CANCELLED', `Stopped (${error.kind})`)
     if (error instanceof ProviderError) return failure(error.code, redact(error.message))
@@ -79,7 +72,7 @@ export async function runJobAttempt(job: JobRow, ctx: RunnerContext): Promise<Jo
   }
 }
 
-function readResult(run: RunDir, schema: NonNullable<(typeof jobRegistry)[JobType]['result']>, expiredBackupIds?: string[]): JobOutcome {
+function readResult(run: RunDir, schema: NonNullable<JobTypeModule['result']>, carry: Record<string, unknown>): JobOutcome {
   let raw: string
   try {
     raw = fs.readFileSync(run.result, 'utf8')
@@ -92,35 +85,5 @@ function readResult(run: RunDir, schema: NonNullable<(typeof jobRegistry)[JobTyp
   if (!parsed.success) {
     return failure('INVALID_PLAYBOOK_RESULT', `The playbook result file does not match the expected shape: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`)
   }
-  return { ok: true, result: parsed.data, expiredBackupIds }
-}
-
-/** Provider acquisition (steps 1-5) within the job budget; returns an outcome only when it failed. */
-async function acquire(job: JobRow, ctx: RunnerContext, deadline: number): Promise<JobOutcome | null> {
-  const { services, signal, log, ansible } = ctx
-  const node = await readNode(services.db, job.node_id)
-  if (!node) return failure('INTERNAL_ERROR', `node ${job.node_id} does not exist`)
-  const settings = await readSettings(services.db)
-  const tokenRef = settings.get('hetzner_api_token')
-  const token = tokenRef?.startsWith('secret:') ? await services.secrets.get(tokenRef.slice('secret:'.length)) : null
-  if (!token) return failure('PROVIDER_NOT_CONFIGURED', 'hetzner_api_token is not set')
-  const publicKey = await services.secrets.get(PUBLIC_KEY_SECRET)
-  if (!publicKey) return failure('INTERNAL_ERROR', 'The control-plane SSH public key is missing from the secrets store')
-  const payload = payloadOf(job)
-  const budget = new AbortController()
-  const timer = setTimeout(() => budget.abort(new Error('job budget spent')), Math.max(1, deadline - Date.now()))
-  try {
-    await acquireHetznerServer({
-      db: services.db, node, log, token, publicKey, timing: ansible.providerTiming,
-      baseUrl: settings.get('hetzner_api_base_url') ?? 'https://api.hetzner.cloud/v1',
-      spec: { server_type: String(payload.server_type), location: String(payload.location), image: String(payload.image) },
-      signal: AbortSignal.any([signal, budget.signal]),
-    })
-    return null
-  } catch (error) {
-    if (budget.signal.aborted && !signal.aborted) return failure('JOB_TIMEOUT', 'The job timeout expired during provider acquisition')
-    throw error
-  } finally {
-    clearTimeout(timer)
-  }
+  return { ok: true, result: parsed.data, carry }
 }

@@ -13,8 +13,8 @@ import type { Actor } from '../auth/auth-service.js'
 import type { CreateNodeInput } from '../contracts/schemas.js'
 import { ApiError } from '../contracts/errors.js'
 import { isLocalHostname } from '../contracts/validation.js'
-import { acceptJob } from '../environments/accept-job.js'
-import { requireUpdated } from '../environments/guards.js'
+import { acceptJob } from '../jobs/accept-job.js'
+import { requireUpdated } from '../resources/guards.js'
 import { nowIso } from '../clock.js'
 
 export function nodeView(row: NodeRow) {

@@ -7,6 +7,7 @@ import { findStaleJobs, runningJobIds, type JobRow } from '../store/jobs.js'
 import { listRunDirs, readRecordedPid, removeRunDir } from '../ansible/run-dir.js'
 import { isAnsiblePlaybook, killTree } from '../ansible/process-tree.js'
 import { jobClockIso } from '../jobs/job-clock.js'
+import { longestJobTimeoutSeconds } from '../jobs/registry.js'
 
 export interface RecoveryInput {
   services: Services
@@ -31,7 +32,7 @@ function killRecordedPlaybook(dir: string, log: Logger): void {
 export async function recoverStaleJobs(input: RecoveryInput): Promise<void> {
   const { services, queue, log } = input
   const { config, db } = services
-  const timeoutMs = (Math.max(config.jobTimeoutSeconds, ...Object.values(config.jobTimeoutOverrides).map(Number).filter(Number.isFinite)) + 5 * 60) * 1000
+  const timeoutMs = (longestJobTimeoutSeconds(config) + 5 * 60) * 1000
   const stale = await findStaleJobs(db, {
     hostPrefix: `${os.hostname()}:`, workerId: input.workerId, startup: input.startup,
     lockedBefore: new Date(Date.now() - timeoutMs).toISOString(),

@@ -7,7 +7,7 @@ import type { JobControl } from '../jobs/job-control.js'
 import type { AnsibleOptions, JobOutcome, JobRunner } from '../jobs/job-runner.js'
 import type { ScheduledFunction } from './define-schedule.js'
 import type { JobRow } from '../store/jobs.js'
-import { JobQueue } from '../jobs/job-queue.js'
+import type { JobQueue } from '../jobs/job-queue.js'
 import { AbortReason } from '../jobs/abort-reason.js'
 import { recoverStaleJobs } from './recovery.js'
 
@@ -55,7 +55,7 @@ export class Scheduler implements JobControl {
   /** Services are built after the scheduler because they hold it as their JobControl. */
   attach(services: Services): void {
     this.services = services
-    this.queue = new JobQueue(services.db, this.config, this.log)
+    this.queue = services.jobQueue
   }
 
   get maxConcurrent(): number {

@@ -15,10 +15,10 @@ import type { JobControl } from '../jobs/job-control.js'
 import type { SettingsService } from '../settings/settings-service.js'
 import type { Actor } from '../auth/auth-service.js'
 import { ApiError } from '../contracts/errors.js'
-import { acceptJob } from '../environments/accept-job.js'
+import { acceptJob } from '../jobs/accept-job.js'
 import {
   loadSite, loadNodeOf, requireSiteActive, requireEnvironmentActive, requireNodeActive, requireBackupStorage, requireUpdated, publicIpOf,
-} from '../environments/guards.js'
+} from '../resources/guards.js'
 import { allocateEnvironmentId, previewUrl } from '../environments/preview-url.js'
 import { ensurePreOperationBackup } from '../backups/backup-jobs.js'
 import { nowIso } from '../clock.js'

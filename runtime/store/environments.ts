@@ -2,7 +2,7 @@
 import type { Executor } from './db.js'
 import { queryAll, queryOne, run } from './db.js'
 import { selectPage, type Page, type PageRequest } from './pagination.js'
-import type { EnvironmentStatus, EnvironmentType, JobType, PromotionPreset, DriftStatus } from '../contracts/enums.js'
+import type { EnvironmentStatus, EnvironmentType, PromotionPreset, DriftStatus } from '../contracts/enums.js'
 
 export interface EnvironmentRow {
   id: string; site_id: string; name: string; slug: string; environment_type: EnvironmentType; status: EnvironmentStatus
@@ -56,7 +56,7 @@ export async function updateEnvironmentStatus(ex: Executor, id: string, expected
 }
 
 /** A job of this type for the environment in one of the given statuses (idempotent re-requests). */
-export async function findJobOfEnvironment(ex: Executor, environmentId: string, jobType: JobType, statuses: string[]): Promise<{ id: string } | undefined> {
+export async function findJobOfEnvironment(ex: Executor, environmentId: string, jobType: string, statuses: string[]): Promise<{ id: string } | undefined> {
   return queryOne<{ id: string }>(ex, `SELECT id FROM jobs WHERE environment_id = ? AND job_type = ?
       AND status IN (${statuses.map(() => '?').join(', ')}) ORDER BY created_at, id LIMIT 1`,
   [environmentId, jobType, ...statuses])

@@ -1,34 +1,47 @@
-// SQL for the resource transitions jobs cause (start, success, failure, cancel), each statement guarded by the job's own write.
+// SQL for the resource transitions every job type declares (start, retry, failure, cancel), the preconditions checked
+// at claim time, follow-up inserts and completion audit rows; each statement is guarded by the job's own write.
+// Nothing here branches on the job type: the per-type effects are named functions in job-type-effects.ts.
 import crypto from 'node:crypto'
 import type { InStatement } from '@libsql/client'
-import type { Executor } from './db.js'
-import { queryOne } from './db.js'
-import type { FailureChange, JobTypeSpec, ResourceRef, StatusChange } from '../jobs/registry.js'
 import type { JobRow } from './jobs.js'
 import { BACKUP_STORAGE_CONFIGURED_SQL } from './settings-sql.js'
+import { payloadOf, stmt, stringOrNull, type Guard } from './job-guard.js'
 
-/**
- * Guard appended to every effect statement: the job row carries the status and updated_at this write gave it.
- * The engine's timestamps are unique per process (runtime/jobs/job-clock.ts), so a guard matches exactly one write;
- * when the job write matched no row (an admin cancelled it first) every effect of the batch is a no-op.
- */
-export interface Guard { sql: string; args: unknown[] }
+/** A resource a job refers to: its site, environment and node columns, or the backup/domain id of its payload. */
+export type ResourceRef = 'site' | 'environment' | 'node' | 'backup' | 'domain'
 
-export function jobGuard(jobId: string, status: string, at: string): Guard {
-  return { sql: 'EXISTS (SELECT 1 FROM jobs WHERE id = ? AND status = ? AND updated_at = ?)', args: [jobId, status, at] }
+export interface StatusChange {
+  resource: ResourceRef
+  from: readonly string[]
+  to: string
 }
 
-function stmt(sql: string, args: unknown[]): InStatement {
-  return { sql, args: args as never }
+export interface FailureChange extends StatusChange {
+  /**
+   * Applied on every final failure and cancel, even before the job started: rows created for the job at acceptance
+   * (new site/env, pending backup/domain, provisioning node) and the transitional state of a chain (follow-ups).
+   * Without it the change applies only when the job had started (its start transition moved the resource).
+   */
+  always?: boolean
 }
 
-export function payloadOf(job: Pick<JobRow, 'payload_json'>): Record<string, unknown> {
-  try {
-    const value: unknown = JSON.parse(job.payload_json)
-    return value && typeof value === 'object' && !Array.isArray(value) ? value as Record<string, unknown> : {}
-  } catch {
-    return {}
-  }
+/** Checks made inside the claim batch; the first failing one fails the job with its error code (preconditionCase). */
+export type Precondition =
+  | 'node_active'
+  | 'site_usable' // SITE_NOT_ACTIVE when a job that moves site status finds the site failed
+  | 'pre_backup_usable'
+  | 'drift_gate'
+  | 'backup_gate'
+  | 'storage_configured'
+  | 'storage_for_s3_source' // a source_ref starting with s3:// needs backup storage
+  | 'storage_for_db_restore' // a restore_db_backup_id needs backup storage
+  | 'provider_configured' // mode = acquire needs the Hetzner token
+
+/** The transitions of a job type, as its module declares them (runtime/jobs/job-type.ts). */
+export interface Transitions {
+  start: readonly StatusChange[]
+  retry: readonly StatusChange[]
+  failure: readonly FailureChange[]
 }
 
 export function resourceId(job: JobRow, resource: ResourceRef): string | null {
@@ -39,10 +52,6 @@ export function resourceId(job: JobRow, resource: ResourceRef): string | null {
     case 'backup': return stringOrNull(payloadOf(job).backup_id)
     case 'domain': return stringOrNull(payloadOf(job).domain_id)
   }
-}
-
-function stringOrNull(value: unknown): string | null {
-  return typeof value === 'string' && value !== '' ? value : null
 }
 
 /** One conditional status update; a resource not in one of `from` is left as it is. */
@@ -65,13 +74,8 @@ export function statusChange(job: JobRow, change: StatusChange, at: string, guar
   }
 }
 
-/** Start transition of the claim: pre-existing resources enter their in-progress state (idempotent on retries). */
-export function startStatements(job: JobRow, spec: JobTypeSpec, at: string, guard: Guard): InStatement[] {
-  return spec.start.flatMap((change) => statusChange(job, change, at, guard))
-}
-
-export function retryStatements(job: JobRow, spec: JobTypeSpec, at: string, guard: Guard): InStatement[] {
-  return spec.retry.flatMap((change) => statusChange(job, change, at, guard))
+export function statusChanges(job: JobRow, changes: readonly StatusChange[], at: string, guard: Guard): InStatement[] {
+  return changes.flatMap((change) => statusChange(job, change, at, guard))
 }
 
 export interface FailureInput {
@@ -79,44 +83,31 @@ export interface FailureInput {
   /** The job had started (an attempt's start transition ran), so it may have moved pre-existing resources. */
   started: boolean
   precondition: boolean
-  /** Only for health_check: the data its HEALTH_CHECK_FAILED follow-up needs. */
-  healthCheck?: { followUpId: string; maxAttempts: number }
 }
 
-/** Final failure and cancel effects (spec/jobs.md "Resource effects", spec/state-machines.md "Cancel rules"). */
-export function failureStatements(job: JobRow, spec: JobTypeSpec, input: FailureInput, at: string, guard: Guard): InStatement[] {
+/**
+ * Final failure and cancel effects from the declared transitions (docs/architecture.md "Job lifecycle"): rows created
+ * for the job fail, resources the job moved fail (or, on a precondition failure, return to where they were).
+ */
+export function failureStatements(job: JobRow, transitions: Transitions, input: FailureInput, at: string, guard: Guard): InStatement[] {
   const out: InStatement[] = []
-  if (spec.healthCheckFailure && input.code === 'HEALTH_CHECK_FAILED' && input.healthCheck) {
-    out.push(...healthCheckFailed(job, input.healthCheck, at, guard))
-  } else if (input.precondition) {
+  if (input.precondition) {
     // Nothing changed on the node: rows created for the job still fail, moved pre-existing resources return to active.
-    for (const change of spec.failure) if (change.always) out.push(...statusChange(job, change, at, guard))
-    if (input.started) for (const change of spec.start) out.push(...statusChange(job, { resource: change.resource, from: [change.to], to: change.from[0] }, at, guard))
+    for (const change of transitions.failure) if (change.always) out.push(...statusChange(job, change, at, guard))
+    if (input.started) for (const change of transitions.start) out.push(...statusChange(job, { resource: change.resource, from: [change.to], to: change.from[0] }, at, guard))
   } else {
-    for (const change of spec.failure as FailureChange[]) if (change.always || input.started) out.push(...statusChange(job, change, at, guard))
+    for (const change of transitions.failure) if (change.always || input.started) out.push(...statusChange(job, change, at, guard))
   }
-  if (input.code === 'ANSIBLE_HOST_UNREACHABLE') out.push(...statusChange(job, { resource: 'node', from: ['active'], to: 'unreachable' }, at, guard))
+  out.push(...unreachableNode(job, input.code, at, guard))
   return out
 }
 
-function healthCheckFailed(job: JobRow, followUp: { followUpId: string; maxAttempts: number }, at: string, guard: Guard): InStatement[] {
-  const payload = payloadOf(job)
-  const releaseId = stringOrNull(payload.release_id)
-  const previous = stringOrNull(payload.previous_release_id)
-  const out: InStatement[] = []
-  if (releaseId) out.push(stmt(`UPDATE releases SET health_status = 'unhealthy' WHERE id = ? AND ${guard.sql}`, [releaseId, ...guard.args]))
-  if (previous) {
-    out.push(insertFollowUp(job, followUp.followUpId, 'release_rollback', {
-      failed_release_id: releaseId, to_release_id: previous, restore_db_backup_id: stringOrNull(payload.rollback_backup_id),
-    }, followUp.maxAttempts, at, guard))
-  } else {
-    for (const resource of ['environment', 'site'] as const) {
-      out.push(...statusChange(job, { resource, from: ['cloning', 'deploying', 'restoring'], to: 'failed' }, at, guard))
-    }
-  }
-  return out
+/** ANSIBLE_HOST_UNREACHABLE marks an active node unreachable, whatever the job type. */
+export function unreachableNode(job: JobRow, code: string, at: string, guard: Guard): InStatement[] {
+  return code === 'ANSIBLE_HOST_UNREACHABLE' ? statusChange(job, { resource: 'node', from: ['active'], to: 'unreachable' }, at, guard) : []
 }
 
+/** A queued follow-up job on the parent's site, environment and node (a chain: it runs before the site's other jobs). */
 export function insertFollowUp(parent: JobRow, id: string, type: string, payload: Record<string, unknown>, maxAttempts: number, at: string, guard: Guard): InStatement {
   return stmt(`INSERT INTO jobs (id, job_type, status, site_id, environment_id, node_id, parent_job_id, requested_by,
       payload_json, attempt_count, max_attempts, created_at, updated_at)
@@ -127,10 +118,10 @@ export function insertFollowUp(parent: JobRow, id: string, type: string, payload
 }
 
 /** Completion audit row (`<job_type>`, succeeded/failed/cancelled) for jobs an admin's request created. */
-export function completionAudit(job: JobRow, spec: JobTypeSpec, result: 'succeeded' | 'failed' | 'cancelled', at: string, guard: Guard, details?: Record<string, unknown>): InStatement[] {
-  const resource = resourceId(job, spec.audit)
+export function completionAudit(job: JobRow, audit: ResourceRef, result: 'succeeded' | 'failed' | 'cancelled', at: string, guard: Guard, details?: Record<string, unknown>): InStatement[] {
+  const resource = resourceId(job, audit)
   if (!job.requested_by || !resource) return []
-  return [auditStatement(job.requested_by, job.job_type, spec.audit, resource, result, job.id, details ?? null, at, guard)]
+  return [auditStatement(job.requested_by, job.job_type, audit, resource, result, job.id, details ?? null, at, guard)]
 }
 
 export function auditStatement(userId: string, action: string, resourceType: string, resourceId: string, result: string, jobId: string | null,
@@ -141,193 +132,24 @@ export function auditStatement(userId: string, action: string, resourceType: str
   ])
 }
 
-// ---- success ----
-
-/** What success effects read before the completion batch (one job per site runs, so it cannot change meanwhile). */
-export interface SuccessContext {
-  env: { id: string; site_id: string; slug: string; current_release_id: string | null; promotion_preset: string } | null
-  backupScope: string | null
-  baseline: { db_checksums_json: string | null; file_checksums_json: string | null } | null
-}
-
-export async function loadSuccessContext(ex: Executor, job: JobRow, spec: JobTypeSpec): Promise<SuccessContext> {
-  const needsEnv = spec.success.some((e) => e === 'release_current' || e === 'health_check_follow_up' || e === 'drift_check_row' || e === 'baseline_drift_row')
-  const env = needsEnv && job.environment_id
-    ? await queryOne<SuccessContext['env'] & object>(ex, 'SELECT id, site_id, slug, current_release_id, promotion_preset FROM environments WHERE id = ?', [job.environment_id]) ?? null
-    : null
-  const payload = payloadOf(job)
-  const backupScope = job.job_type === 'env_restore' && typeof payload.backup_id === 'string'
-    ? (await queryOne<{ backup_scope: string }>(ex, 'SELECT backup_scope FROM backups WHERE id = ?', [payload.backup_id]))?.backup_scope ?? null
-    : null
-  const baseline = spec.success.includes('drift_check_row') && job.environment_id
-    ? await queryOne<NonNullable<SuccessContext['baseline']>>(ex, `SELECT db_checksums_json, file_checksums_json FROM drift_checks
-        WHERE environment_id = ? AND kind = 'baseline' ORDER BY checked_at DESC, id DESC LIMIT 1`, [job.environment_id]) ?? null
-    : null
-  return { env, backupScope, baseline }
-}
-
-export interface SuccessInput {
-  result: Record<string, unknown> | null
-  /** backup_cleanup: the backups whose objects the playbook deleted. */
-  expiredBackupIds?: string[]
-  followUpId: string
-  maxAttempts: number
-}
-
-export function envRoot(siteId: string, slug: string): string {
-  return `/var/www/sites/${siteId}/${slug}`
-}
-
-/** Release directory name = the job's created_at as YYYYMMDDHHMMSS, so retries converge on one directory. */
-export function releaseStamp(createdAt: string): string {
-  return createdAt.slice(0, 19).replace(/[-T:]/g, '')
-}
-
-/** The release a job creates has an id derived from the job id, so every attempt and the extra-vars agree on it. */
-export function releaseIdFor(jobId: string): string {
-  const hex = crypto.createHash('sha256').update(`pressluft-release:${jobId}`).digest('hex')
-  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-4${hex.slice(13, 16)}-${(8 + (parseInt(hex[16], 16) & 3)).toString(16)}${hex.slice(17, 20)}-${hex.slice(20, 32)}`
-}
-
-function canonicalJson(value: unknown): string {
-  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`
-  if (value && typeof value === 'object') {
-    return `{${Object.keys(value).sort().map((k) => `${JSON.stringify(k)}:${canonicalJson((value as Record<string, unknown>)[k])}`).join(',')}}`
-  }
-  return JSON.stringify(value ?? null)
-}
-
-function parseJson(text: string | null): unknown {
-  if (text === null) return null
-  try { return JSON.parse(text) } catch { return null }
-}
-
-export function successStatements(job: JobRow, spec: JobTypeSpec, ctx: SuccessContext, input: SuccessInput, at: string, guard: Guard): InStatement[] {
-  const payload = payloadOf(job)
-  const out: InStatement[] = []
-  const newRelease = spec.release?.(payload, job.id, ctx.backupScope) ?? null
-  const releaseId = newRelease ? releaseIdFor(job.id) : null
-  for (const effect of spec.success) {
-    if (typeof effect !== 'string') { out.push(...statusChange(job, effect, at, guard)); continue }
-    switch (effect) {
-      case 'release_current': {
-        if (!newRelease || !releaseId || !ctx.env) break
-        const path = `${envRoot(ctx.env.site_id, ctx.env.slug)}/releases/${releaseStamp(job.created_at)}`
-        const notes = job.job_type === 'site_import' && input.result
-          ? `imported from ${String(input.result.source_url)} (table prefix ${String(input.result.table_prefix)})` : null
-        out.push(stmt(`INSERT INTO releases (id, environment_id, source_type, source_ref, path, health_status, notes, created_at)
-          SELECT ?, ?, ?, ?, ?, ?, ?, ? WHERE ${guard.sql} AND NOT EXISTS (SELECT 1 FROM releases WHERE id = ?)`,
-        [releaseId, ctx.env.id, newRelease.source_type, newRelease.source_ref, path, newRelease.health ?? 'unknown', notes, at, ...guard.args, releaseId]))
-        out.push(stmt(`UPDATE environments SET current_release_id = ?, state_version = state_version + 1, updated_at = ? WHERE id = ? AND ${guard.sql}`,
-          [releaseId, at, ctx.env.id, ...guard.args]))
-        break
-      }
-      case 'health_check_follow_up': {
-        if (!ctx.env) break
-        const rollbackBackup = stringOrNull(payload.pre_backup_id) ?? stringOrNull(payload.gate_backup_id)
-        out.push(insertFollowUp(job, input.followUpId, 'health_check', {
-          release_id: releaseId ?? ctx.env.current_release_id,
-          // ctx.env is read before this batch switches current_release_id: it is the release current before the parent.
-          previous_release_id: ctx.env.current_release_id,
-          rollback_backup_id: job.job_type === 'env_deploy' ? null : rollbackBackup,
-        }, input.maxAttempts, at, guard))
-        break
-      }
-      case 'baseline_drift_row':
-      case 'drift_check_row': {
-        if (!ctx.env || !input.result) break
-        const db = canonicalJson(input.result.db_checksums)
-        const files = canonicalJson(input.result.file_checksums)
-        const id = crypto.randomUUID()
-        let status = 'clean'
-        if (effect === 'drift_check_row') {
-          status = !ctx.baseline ? 'unknown'
-            : canonicalJson(parseJson(ctx.baseline.db_checksums_json)) === db && canonicalJson(parseJson(ctx.baseline.file_checksums_json)) === files ? 'clean' : 'drifted'
-        }
-        out.push(stmt(`INSERT INTO drift_checks (id, environment_id, kind, promotion_preset, status, db_checksums_json, file_checksums_json, checked_at)
-          SELECT ?, ?, ?, ?, ?, ?, ?, ? WHERE ${guard.sql}`,
-        [id, ctx.env.id, effect === 'baseline_drift_row' ? 'baseline' : 'check', ctx.env.promotion_preset, status, db, files, at, ...guard.args]))
-        if (effect === 'drift_check_row') {
-          out.push(stmt(`UPDATE environments SET drift_status = ?, drift_checked_at = ?, last_drift_check_id = ?, state_version = state_version + 1, updated_at = ?
-            WHERE id = ? AND ${guard.sql}`, [status, at, id, at, ctx.env.id, ...guard.args]))
-        }
-        break
-      }
-      case 'backup_completed': {
-        const id = resourceId(job, 'backup')
-        if (!id || !input.result) break
-        out.push(stmt(`UPDATE backups SET status = 'completed', checksum = ?, size_bytes = ?, completed_at = ? WHERE id = ? AND status IN ('pending', 'running') AND ${guard.sql}`,
-          [input.result.checksum, input.result.size_bytes, at, id, ...guard.args]))
-        break
-      }
-      case 'domain_active': {
-        const id = resourceId(job, 'domain')
-        if (!id) break
-        out.push(stmt(`UPDATE domains SET tls_status = 'active', updated_at = ? WHERE id = ? AND tls_status = 'pending' AND ${guard.sql}`, [at, id, ...guard.args]))
-        out.push(stmt(`UPDATE environments SET primary_domain_id = ?, state_version = state_version + 1, updated_at = ?
-          WHERE id = (SELECT environment_id FROM domains WHERE id = ?) AND primary_domain_id IS NULL AND ${guard.sql}`, [id, at, id, ...guard.args]))
-        break
-      }
-      case 'domain_removed': {
-        const id = resourceId(job, 'domain')
-        if (!id) break
-        out.push(stmt(`UPDATE environments SET primary_domain_id = (SELECT d.id FROM domains d WHERE d.environment_id = environments.id AND d.id <> ?
-            AND d.tls_status = 'active' ORDER BY d.created_at, d.id LIMIT 1), state_version = state_version + 1, updated_at = ?
-          WHERE primary_domain_id = ? AND ${guard.sql}`, [id, at, id, ...guard.args]))
-        out.push(stmt(`DELETE FROM domains WHERE id = ? AND tls_status = 'disabled' AND ${guard.sql}`, [id, ...guard.args]))
-        break
-      }
-      case 'cache_flags': {
-        const flag = (value: unknown) => typeof value === 'boolean' ? (value ? 1 : 0) : null
-        out.push(stmt(`UPDATE environments SET fastcgi_cache_enabled = COALESCE(?, fastcgi_cache_enabled), redis_cache_enabled = COALESCE(?, redis_cache_enabled),
-            state_version = state_version + 1, updated_at = ? WHERE id = ? AND ${guard.sql}`,
-        [flag(payload.fastcgi_cache_enabled), flag(payload.redis_cache_enabled), at, job.environment_id, ...guard.args]))
-        break
-      }
-      case 'release_healthy': {
-        const id = stringOrNull(payload.release_id)
-        if (id) out.push(stmt(`UPDATE releases SET health_status = 'healthy' WHERE id = ? AND ${guard.sql}`, [id, ...guard.args]))
-        break
-      }
-      case 'rollback_current': {
-        const to = stringOrNull(payload.to_release_id)
-        if (to) {
-          out.push(stmt(`UPDATE environments SET current_release_id = ?, state_version = state_version + 1, updated_at = ?
-            WHERE id = ? AND EXISTS (SELECT 1 FROM releases WHERE id = ? AND environment_id = environments.id) AND ${guard.sql}`,
-          [to, at, job.environment_id, to, ...guard.args]))
-        }
-        break
-      }
-      case 'backups_expired': {
-        const ids = input.expiredBackupIds ?? []
-        if (ids.length) {
-          out.push(stmt(`UPDATE backups SET status = 'expired' WHERE id IN (SELECT value FROM json_each(?)) AND status = 'completed' AND ${guard.sql}`,
-            [JSON.stringify(ids), ...guard.args]))
-        }
-        break
-      }
-    }
-  }
-  // Every successful job reached its node over SSH.
-  if (job.node_id) {
-    out.push(stmt(`UPDATE nodes SET last_seen_at = ?, state_version = state_version + 1, updated_at = ? WHERE id = ? AND ${guard.sql}`, [at, at, job.node_id, ...guard.args]))
-  }
-  return out
+/** Every successful job reached its node over SSH. */
+export function nodeSeen(job: JobRow, at: string, guard: Guard): InStatement[] {
+  if (!job.node_id) return []
+  return [stmt(`UPDATE nodes SET last_seen_at = ?, state_version = state_version + 1, updated_at = ? WHERE id = ? AND ${guard.sql}`, [at, at, job.node_id, ...guard.args])]
 }
 
 // ---- preconditions at start ----
 
-
 /**
- * The precondition checks of spec/jobs.md for this job as one SQL CASE yielding the first failing error code or NULL,
- * evaluated inside the claim batch so the check and the start transition see the same state.
+ * The precondition checks of a job as one SQL CASE yielding the first failing error code or NULL, evaluated inside the
+ * claim batch so the check and the start transition see the same state (docs/architecture.md "Job lifecycle").
  */
-export function preconditionCase(job: JobRow, spec: JobTypeSpec, now: string, gateSince: string): Guard {
+export function preconditionCase(job: JobRow, type: { preconditions: readonly Precondition[]; start: readonly StatusChange[] }, now: string, gateSince: string): Guard {
   const payload = payloadOf(job)
   const whens: string[] = []
   const args: unknown[] = []
   const storage = () => { whens.push(`WHEN NOT ${BACKUP_STORAGE_CONFIGURED_SQL} THEN 'BACKUP_STORAGE_NOT_CONFIGURED'`) }
-  for (const check of spec.preconditions) {
+  for (const check of type.preconditions) {
     switch (check) {
       case 'node_active':
         whens.push(`WHEN NOT EXISTS (SELECT 1 FROM nodes WHERE id = ? AND status = 'active') THEN 'NODE_NOT_ACTIVE'`)
@@ -335,7 +157,7 @@ export function preconditionCase(job: JobRow, spec: JobTypeSpec, now: string, ga
         break
       case 'site_usable': {
         // A site this job moved on an earlier attempt is already in the job's in-progress state.
-        const target = spec.start.find((c) => c.resource === 'site')?.to ?? 'active'
+        const target = type.start.find((c) => c.resource === 'site')?.to ?? 'active'
         whens.push(`WHEN NOT EXISTS (SELECT 1 FROM sites WHERE id = ? AND status IN ('active', ?)) THEN 'SITE_NOT_ACTIVE'`)
         args.push(job.site_id, target)
         break

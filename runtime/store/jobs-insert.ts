@@ -2,11 +2,10 @@
 import crypto from 'node:crypto'
 import type { Executor } from './db.js'
 import { run } from './db.js'
-import type { JobType } from '../contracts/enums.js'
 import { nowIso } from '../clock.js'
 
 export interface NewJob {
-  job_type: JobType
+  job_type: string
   site_id: string | null
   environment_id: string | null
   node_id: string

@@ -4,7 +4,7 @@ import type { InStatement } from '@libsql/client'
 import type { Db, Executor } from './db.js'
 import { queryAll, queryOne } from './db.js'
 import { selectPage, type Page, type PageRequest } from './pagination.js'
-import { jobGuard, type Guard } from './job-effects.js'
+import { stmt, type Guard } from './job-guard.js'
 import { BACKUP_STORAGE_CONFIGURED_SQL } from './settings-sql.js'
 
 export interface JobRow {
@@ -28,10 +28,6 @@ export interface JobRow {
   error_message: string | null
   created_at: string
   updated_at: string
-}
-
-function stmt(sql: string, args: unknown[]): InStatement {
-  return { sql, args: args as never }
 }
 
 /**
@@ -75,10 +71,10 @@ export interface ClaimInput {
   at: string
   busy: Busy
   precondition: Guard
-  /** Start transition, guarded by the job being running with this claim's updated_at. */
-  start: (running: Guard) => InStatement[]
-  /** Effects of a precondition failure at start, guarded by the job being failed by this claim. */
-  preconditionFailure: (failed: Guard) => InStatement[]
+  /** Start transition, guarded by jobGuard(job.id, 'running', at). */
+  start: InStatement[]
+  /** Effects of a precondition failure at start, guarded by jobGuard(job.id, 'failed', at). */
+  preconditionFailure: InStatement[]
 }
 
 export type ClaimResult = { outcome: 'running'; job: JobRow } | { outcome: 'failed'; job: JobRow } | { outcome: 'lost' }
@@ -99,8 +95,7 @@ export async function claimJob(db: Db, input: ClaimInput): Promise<ClaimResult> 
       WHERE jobs.id = ? AND jobs.status = 'running' AND jobs.updated_at = ? AND p.code IS NOT NULL`,
     ['Precondition not met when the job started; nothing was changed on the node', at, ...input.precondition.args, job.id, at]),
   ]
-  statements.push(...input.start(jobGuard(job.id, 'running', at)))
-  statements.push(...input.preconditionFailure(jobGuard(job.id, 'failed', at)))
+  statements.push(...input.start, ...input.preconditionFailure)
   statements.push(stmt('SELECT * FROM jobs WHERE id = ?', [job.id]))
   const results = await db.batch(statements, 'write')
   const row = results[results.length - 1].rows[0] as unknown as JobRow | undefined
@@ -118,28 +113,32 @@ export interface JobWrite {
 
 /**
  * Completion (and stale-run recovery): conditional on the job still being running under the lock the runner holds,
- * so an admin's cancel or a recovery that got there first makes the whole batch a no-op.
+ * so an admin's cancel or a recovery that got there first makes the whole batch a no-op. `effects` are guarded by
+ * jobGuard(job.id, write.status, at).
  */
 export async function completeJob(db: Db, job: JobRow, lock: { lockedBy: string; lockedAt: string }, write: JobWrite, at: string,
-  effects: (guard: Guard) => InStatement[]): Promise<boolean> {
+  effects: InStatement[]): Promise<boolean> {
   const terminal = write.status !== 'queued'
   const results = await db.batch([
     stmt(`UPDATE jobs SET status = ?, error_code = ?, error_message = ?, run_after = ?, finished_at = ?, locked_at = NULL, locked_by = NULL, updated_at = ?
       WHERE id = ? AND status = 'running' AND locked_by = ? AND locked_at = ?`,
     [write.status, write.errorCode, write.errorMessage, write.runAfter, terminal ? at : null, at, job.id, lock.lockedBy, lock.lockedAt]),
-    ...effects(jobGuard(job.id, write.status, at)),
+    ...effects,
   ], 'write')
   return results[0].rowsAffected === 1
 }
 
-/** Cancel: conditional on the status and attempt the caller read, so the effects match the state it decided on. */
-export async function cancelJobRow(db: Db, job: JobRow, at: string, effects: (guard: Guard) => InStatement[]): Promise<boolean> {
+/**
+ * Cancel: conditional on the status and attempt the caller read, so the effects match the state it decided on.
+ * `effects` are guarded by jobGuard(job.id, 'cancelled', at).
+ */
+export async function cancelJobRow(db: Db, job: JobRow, at: string, effects: InStatement[]): Promise<boolean> {
   const results = await db.batch([
     stmt(`UPDATE jobs SET status = 'cancelled', error_code = 'JOB_CANCELLED', error_message = 'Cancelled by the admin', finished_at = ?,
         run_after = NULL, locked_at = NULL, locked_by = NULL, updated_at = ?
       WHERE id = ? AND status = ? AND attempt_count = ? AND updated_at = ?`,
     [at, at, job.id, job.status, job.attempt_count, job.updated_at]),
-    ...effects(jobGuard(job.id, 'cancelled', at)),
+    ...effects,
   ], 'write')
   return results[0].rowsAffected === 1
 }

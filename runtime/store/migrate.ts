@@ -3,8 +3,8 @@ import fs from 'node:fs'
 import path from 'node:path'
 import crypto from 'node:crypto'
 import { fileURLToPath } from 'node:url'
-import type { Db } from './db.js'
-import { queryAll } from './db.js'
+import type { Db, InStatement } from './db.js'
+import { inTransaction, queryAll } from './db.js'
 import { nowIso } from '../clock.js'
 
 export const MIGRATIONS_DIR = path.join(path.dirname(fileURLToPath(import.meta.url)), 'migrations')
@@ -30,6 +30,26 @@ function statements(sql: string): string[] {
     .split(';').map((s) => s.trim()).filter(Boolean)
 }
 
+/** A migration that rebuilds a table other tables reference (SQLite's documented procedure for schema changes). */
+const FOREIGN_KEYS_OFF = /^-- pressluft:foreign-keys-off$/m
+
+/**
+ * Foreign keys are switched off outside the transaction (SQLite ignores the pragma inside one) and checked with
+ * PRAGMA foreign_key_check before the commit; any violation rolls the migration back.
+ */
+async function applyWithoutForeignKeys(db: Db, file: MigrationFile, stmts: InStatement[]): Promise<void> {
+  await db.execute('PRAGMA foreign_keys = OFF')
+  try {
+    await inTransaction(db, async (tx) => {
+      for (const stmt of stmts) await tx.execute(stmt)
+      const violations = await tx.execute('PRAGMA foreign_key_check')
+      if (violations.rows.length) throw new MigrationError(`migration ${file.name} would break ${violations.rows.length} foreign key reference(s); rolled back`)
+    })
+  } finally {
+    await db.execute('PRAGMA foreign_keys = ON')
+  }
+}
+
 export async function migrate(db: Db, dir = MIGRATIONS_DIR): Promise<string[]> {
   await db.execute(`CREATE TABLE IF NOT EXISTS schema_migrations (
     version TEXT PRIMARY KEY, name TEXT NOT NULL, checksum TEXT NOT NULL, applied_at TEXT NOT NULL)`)
@@ -44,10 +64,9 @@ export async function migrate(db: Db, dir = MIGRATIONS_DIR): Promise<string[]> {
       }
       continue
     }
-    await db.batch([
-      ...statements(file.sql),
-      { sql: 'INSERT INTO schema_migrations (version, name, checksum, applied_at) VALUES (?, ?, ?, ?)', args: [file.version, file.name, file.checksum, nowIso()] },
-    ], 'write')
+    const record = { sql: 'INSERT INTO schema_migrations (version, name, checksum, applied_at) VALUES (?, ?, ?, ?)', args: [file.version, file.name, file.checksum, nowIso()] }
+    if (FOREIGN_KEYS_OFF.test(file.sql)) await applyWithoutForeignKeys(db, file, [...statements(file.sql), record])
+    else await db.batch([...statements(file.sql), record], 'write')
     done.push(file.name)
   }
   return done

@@ -7,11 +7,10 @@ import { waitForJob } from '../support/jobs.js'
 import { configureBackupStorage, BACKUP_SETTINGS, row } from '../support/seed.js'
 import { insertJob } from '../../runtime/store/jobs-insert.js'
 import { runRoot } from '../../runtime/ansible/run-dir.js'
-import type { JobType } from '../../runtime/contracts/enums.js'
 
 interface JobState { status: string; attempt_count: number; error_code: string | null; error_message: string | null; run_after: string | null; finished_at: string | null }
 
-async function enqueue(h: EngineHarness, type: JobType, payload: Record<string, unknown> = {}, maxAttempts = 3): Promise<string> {
+async function enqueue(h: EngineHarness, type: string, payload: Record<string, unknown> = {}, maxAttempts = 3): Promise<string> {
   const id = await insertJob(h.cp.services.db, {
     job_type: type, site_id: h.site.siteId, environment_id: h.site.productionId, node_id: h.site.nodeId, payload, requested_by: null, max_attempts: maxAttempts,
   })

@@ -1,7 +1,6 @@
 import { describe, it, expect } from 'vitest'
 import { backoffMs, classifyPlaybookExit, decideFailure, errorClass, lastMarker, JOB_ERROR_CLASSES } from '../../runtime/jobs/outcomes.js'
-import { jobRegistry, playbookPath } from '../../runtime/jobs/registry.js'
-import { JOB_TYPES } from '../../runtime/contracts/enums.js'
+import { JOB_TYPES, jobTypeOf, playbookPath } from '../../runtime/jobs/registry.js'
 
 const exit = (exitCode: number | null, output = '', extra: Partial<{ timedOut: boolean; signal: string }> = {}) =>
   classifyPlaybookExit({ exitCode, signal: extra.signal ?? null, timedOut: extra.timedOut ?? false, output })
@@ -47,40 +46,40 @@ describe('retry classes and backoff', () => {
   })
 
   it('backs off 1 minute after attempt 1, 5 after attempt 2 and 15 after later attempts', () => {
-    expect([1, 2, 3, 4, 7].map((n) => backoffMs(n, [1, 5, 15]) / 60_000)).toEqual([1, 5, 15, 15, 15])
+    expect([1, 2, 3, 4, 7].map((n) => backoffMs(n, [60, 300, 900]) / 60_000)).toEqual([1, 5, 15, 15, 15])
   })
 
   it('requeues a retryable error while attempts remain, else fails; precondition failures are flagged', () => {
-    expect(decideFailure('ANSIBLE_HOST_FAILED', 1, 3, [1, 5, 15])).toEqual({ status: 'queued', runAfterMs: 60_000 })
-    expect(decideFailure('ANSIBLE_HOST_FAILED', 2, 3, [1, 5, 15])).toEqual({ status: 'queued', runAfterMs: 300_000 })
-    expect(decideFailure('ANSIBLE_HOST_FAILED', 3, 3, [1, 5, 15])).toEqual({ status: 'failed', precondition: false })
-    expect(decideFailure('INTERNAL_ERROR', 1, 3, [1, 5, 15])).toEqual({ status: 'failed', precondition: false })
-    expect(decideFailure('NODE_NOT_ACTIVE', 1, 3, [1, 5, 15])).toEqual({ status: 'failed', precondition: true })
+    expect(decideFailure('ANSIBLE_HOST_FAILED', 1, 3, [60, 300, 900])).toEqual({ status: 'queued', runAfterMs: 60_000 })
+    expect(decideFailure('ANSIBLE_HOST_FAILED', 2, 3, [60, 300, 900])).toEqual({ status: 'queued', runAfterMs: 300_000 })
+    expect(decideFailure('ANSIBLE_HOST_FAILED', 3, 3, [60, 300, 900])).toEqual({ status: 'failed', precondition: false })
+    expect(decideFailure('INTERNAL_ERROR', 1, 3, [60, 300, 900])).toEqual({ status: 'failed', precondition: false })
+    expect(decideFailure('NODE_NOT_ACTIVE', 1, 3, [60, 300, 900])).toEqual({ status: 'failed', precondition: true })
   })
 })
 
 describe('job registry', () => {
-  it('has an entry for each of the 17 job types with its hyphenated playbook', () => {
-    expect(Object.keys(jobRegistry).sort()).toEqual([...JOB_TYPES].sort())
+  it('has a module for each of the 17 job types with its hyphenated playbook', () => {
+    expect(JOB_TYPES).toHaveLength(17)
     for (const type of JOB_TYPES) expect(playbookPath(type)).toBe(`ansible/playbooks/${type.replace(/_/g, '-')}.yml`)
   })
 
   it('scopes node_provision and backup_cleanup globally and every other type to a site', () => {
-    const global = JOB_TYPES.filter((t) => jobRegistry[t].scope === 'global')
+    const global = JOB_TYPES.filter((t) => jobTypeOf(t).scope === 'global')
     expect(global.sort()).toEqual(['backup_cleanup', 'node_provision'])
   })
 
   it('enqueues health_check after exactly the chain-starting types, and returns results where the spec says', () => {
-    const followed = JOB_TYPES.filter((t) => jobRegistry[t].success.includes('health_check_follow_up'))
+    const followed = JOB_TYPES.filter((t) => jobTypeOf(t).followUps?.includes('health_check'))
     expect(followed.sort()).toEqual(['env_deploy', 'env_promote', 'env_restore', 'env_update', 'site_import'])
-    const returning = JOB_TYPES.filter((t) => jobRegistry[t].result)
+    const returning = JOB_TYPES.filter((t) => jobTypeOf(t).result)
     expect(returning.sort()).toEqual(['backup_create', 'drift_check', 'env_create', 'health_check', 'site_import'])
   })
 
   it('moves site status at start only for the types of the state machine', () => {
-    const moves = Object.fromEntries(JOB_TYPES.filter((t) => jobRegistry[t].start.some((c) => c.resource === 'site'))
-      .map((t) => [t, jobRegistry[t].start.find((c) => c.resource === 'site')!.to]))
+    const moves = Object.fromEntries(JOB_TYPES.filter((t) => jobTypeOf(t).start.some((c) => c.resource === 'site'))
+      .map((t) => [t, jobTypeOf(t).start.find((c) => c.resource === 'site')!.to]))
     expect(moves).toEqual({ site_import: 'restoring', env_create: 'cloning', env_deploy: 'deploying', env_update: 'deploying', env_restore: 'restoring', env_promote: 'deploying' })
-    for (const type of Object.keys(moves) as (keyof typeof jobRegistry)[]) expect(jobRegistry[type].preconditions).toContain('site_usable')
+    for (const type of Object.keys(moves)) expect(jobTypeOf(type).preconditions).toContain('site_usable')
   })
 })

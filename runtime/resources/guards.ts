@@ -1,4 +1,4 @@
-// Lookups that answer 404 and the state checks of spec/api.md, shared by the site, environment, backup and domain services.
+// Lookups that answer 404 and the state checks (409) of the API, shared by the site, environment, node, backup and domain services.
 import type { Executor } from '../store/db.js'
 import { findSite, type SiteRow } from '../store/sites.js'
 import { findEnvironment, type EnvironmentRow } from '../store/environments.js'
