@@ -64,6 +64,22 @@ export function createApp(services: Services, options: AppOptions): OpenAPIHono<
     await next()
   })
 
+  // Authentication runs first, before content type, body size and validation: an anonymous caller gets 401 and learns
+  // nothing about a route's body rules.
+  const publicRoutes = options.functions.filter((fn) => fn.public).map((fn) => ({
+    method: fn.route.method.toUpperCase(),
+    pattern: new RegExp(`^${fn.route.path.replace(/\{[^}]+\}/g, '[^/]+')}$`),
+  }))
+  app.use('*', async (c, next) => {
+    const isPublic = (c.req.method === 'GET' && c.req.path === '/api/openapi.json') || publicRoutes.some((r) => r.method === c.req.method && r.pattern.test(c.req.path))
+    if (!isPublic && (c.req.path.startsWith('/api/') || c.req.path.startsWith('/_admin/'))) {
+      const actor = await services.auth.authenticate(getCookie(c, 'session_token'))
+      if (!actor) return c.json(errorBody('unauthorized', 'Sign in first: missing, expired or revoked session'), 401)
+      c.set('actor', actor)
+    }
+    await next()
+  })
+
   app.use('*', async (c, next) => {
     const method = c.req.method
     if (method === 'POST' || method === 'PUT' || method === 'PATCH' || method === 'DELETE') {
@@ -80,21 +96,6 @@ export function createApp(services: Services, options: AppOptions): OpenAPIHono<
     maxSize: BODY_LIMIT_BYTES,
     onError: (c) => c.json(errorBody('payload_too_large', 'Request body exceeds 64 KiB'), 413),
   }))
-
-  // Authentication runs before validation, so an anonymous caller learns nothing about a route's body rules.
-  const publicRoutes = options.functions.filter((fn) => fn.public).map((fn) => ({
-    method: fn.route.method.toUpperCase(),
-    pattern: new RegExp(`^${fn.route.path.replace(/\{[^}]+\}/g, '[^/]+')}$`),
-  }))
-  app.use('*', async (c, next) => {
-    const isPublic = (c.req.method === 'GET' && c.req.path === '/api/openapi.json') || publicRoutes.some((r) => r.method === c.req.method && r.pattern.test(c.req.path))
-    if (!isPublic && (c.req.path.startsWith('/api/') || c.req.path.startsWith('/_admin/'))) {
-      const actor = await services.auth.authenticate(getCookie(c, 'session_token'))
-      if (!actor) return c.json(errorBody('unauthorized', 'Sign in first: missing, expired or revoked session'), 401)
-      c.set('actor', actor)
-    }
-    await next()
-  })
 
   for (const fn of options.functions) {
     const route = fn.route
