@@ -31,9 +31,13 @@ export async function runJobAttempt(job: JobRow, ctx: RunnerContext): Promise<Jo
   const { services, signal, log, ansible } = ctx
   const { config } = services
   const spec = jobTypeOf(job.job_type)
-  const playbook = path.join(ansible.playbooksDir ?? path.join(config.repoRoot, 'ansible', 'playbooks'), spec.playbook)
-  // Never a placeholder: a job type whose playbook is not written yet fails clearly and is not retried.
-  if (!fs.existsSync(playbook)) return failure('INTERNAL_ERROR', `playbook ansible/playbooks/${spec.playbook} is not implemented yet`)
+  const playbooksDir = ansible.playbooksDir ?? path.join(config.repoRoot, 'ansible', 'playbooks')
+  const playbook = path.join(playbooksDir, spec.playbook)
+  // Never a placeholder: a job type without its playbook file fails clearly and is not retried.
+  if (!fs.existsSync(playbook)) {
+    const where = path.relative(config.repoRoot, playbooksDir)
+    return failure('INTERNAL_ERROR', `playbook ${spec.playbook} does not exist in ${where.startsWith('..') || path.isAbsolute(where) ? playbooksDir : where}`)
+  }
   const deadline = Date.now() + jobTimeoutSeconds(spec.type, config) * 1000
   const run = createRunDir(config.dataDir, job.id, job.attempt_count)
   let redact: Redact = (text) => text

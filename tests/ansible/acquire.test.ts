@@ -5,7 +5,7 @@ import { startHetznerDouble, type HetznerDouble } from '../support/hetzner-doubl
 import { waitForJob } from '../support/jobs.js'
 import { row } from '../support/seed.js'
 
-describe('node_provision in acquire mode through the API, the provider double and a real playbook run', () => {
+describe('node_provision in acquire mode through the API and the provider double, with the fixture success.yml as node-provision.yml', () => {
   let h: EngineHarness
   let double: HetznerDouble
   let ssh: net.Server
@@ -36,7 +36,7 @@ describe('node_provision in acquire mode through the API, the provider double an
     expect((await row<{ status: string }>(h.cp, "SELECT status FROM nodes WHERE name = 'cloud-0'")).status).toBe('unreachable')
   })
 
-  it('acquires a server, records its address and runs node-provision.yml against it, leaving the node active', async () => {
+  it('acquires a server, records its address and runs the fixture playbook against that address, leaving the node active', async () => {
     h.use('node-provision.yml', 'success.yml')
     expect((await h.cp.request('PATCH', '/_admin/settings', { hetzner_api_token: double.token, hetzner_api_base_url: double.url })).status).toBe(200)
     const res = await h.cp.request('POST', '/api/nodes', { name: 'cloud-1', provider: 'hetzner', server_type: 'cx22', location: 'fsn1', image: 'debian-12' })

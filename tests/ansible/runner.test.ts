@@ -184,10 +184,12 @@ describe('ansible runner against localhost', () => {
     expect((await row<{ status: string }>(h.cp, "SELECT b.status FROM backups b JOIN jobs j ON json_extract(j.payload_json, '$.backup_id') = b.id WHERE j.id = ?", [badJob])).status).toBe('failed')
   })
 
-  it('fails a job type whose playbook does not exist yet, without retrying and without running anything', async () => {
+  it('fails a job whose playbook file is missing from the playbooks directory with INTERNAL_ERROR, without retrying and without running anything', async () => {
+    // The harness's playbooks directory holds only the fixtures a test installed; env-cache-toggle.yml is not among them.
+    expect(fs.existsSync(path.join(h.playbooksDir, 'env-cache-toggle.yml'))).toBe(false)
     const id = await enqueue(h, 'env_cache_toggle', { fastcgi_cache_enabled: false })
     const job = await waitForJob(h.cp, id, 30_000)
-    expect(job).toMatchObject({ status: 'failed', attempt_count: 1, error_code: 'INTERNAL_ERROR', error_message: 'playbook ansible/playbooks/env-cache-toggle.yml is not implemented yet' })
+    expect(job).toMatchObject({ status: 'failed', attempt_count: 1, error_code: 'INTERNAL_ERROR', error_message: `playbook env-cache-toggle.yml does not exist in ${h.playbooksDir}` })
     expect((await row<{ fastcgi_cache_enabled: number }>(h.cp, 'SELECT fastcgi_cache_enabled FROM environments WHERE id = ?', [h.site.productionId])).fastcgi_cache_enabled).toBe(1)
   })
 })

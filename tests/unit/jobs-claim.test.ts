@@ -1,8 +1,8 @@
 import crypto from 'node:crypto'
 import { describe, it, expect, beforeEach, afterEach } from 'vitest'
 import { createTestControlPlane, type TestControlPlane } from '../support/control-plane.js'
-import { insertActiveNode, createActiveSite, insertBackupRow, row, auditsFor, type SeededSite } from '../support/seed.js'
-import { JobQueue } from '../../runtime/jobs/job-queue.js'
+import { insertActiveNode, createActiveSite, insertBackupRow, insertDriftCheck, row, auditsFor, type SeededSite } from '../support/seed.js'
+import type { JobQueue } from '../../runtime/jobs/job-queue.js'
 
 const WORKER = 'test-host:1'
 let seq = 0
@@ -25,7 +25,7 @@ async function addJob(cp: TestControlPlane, fields: NewRow): Promise<string> {
   return id
 }
 
-describe('claiming jobs (spec/jobs.md "Queueing and claiming")', () => {
+describe('claiming jobs (docs/architecture.md "Job lifecycle")', () => {
   let cp: TestControlPlane
   let queue: JobQueue
   let a: SeededSite
@@ -41,7 +41,7 @@ describe('claiming jobs (spec/jobs.md "Queueing and claiming")', () => {
     nodeB = await insertActiveNode(cp, { name: 'node-b' })
     a = await createActiveSite(cp, 'site-a', nodeA)
     b = await createActiveSite(cp, 'site-b', nodeB)
-    queue = new JobQueue(cp.services.db, cp.config, cp.services.logger)
+    queue = cp.services.jobQueue
   })
   afterEach(async () => { await cp.close() })
 
@@ -145,10 +145,19 @@ describe('claiming jobs (spec/jobs.md "Queueing and claiming")', () => {
     expect((await claim())?.job.error_code).toBe('SITE_NOT_ACTIVE')
   })
 
-  it('checks the promotion gates again at start', async () => {
-    const backup = await insertBackupRow(cp, a.productionId, { completed_at: new Date(Date.now() - 2 * 3600_000).toISOString() })
-    await addJob(cp, { type: 'env_promote', site: a, payload: { source_environment_id: a.productionId, gate_backup_id: backup, drift_check_id: null } })
-    expect((await claim())?.job.error_code).toBe('DRIFT_GATE_UNMET')
+  it('checks both promotion gates again at start: the drift gate, then the backup gate, and starts once both are met', async () => {
+    const stale = await insertBackupRow(cp, a.productionId, { completed_at: new Date(Date.now() - 2 * 3600_000).toISOString() })
+    const promote = (gateBackup: string) => addJob(cp, { type: 'env_promote', site: a, payload: { source_environment_id: a.productionId, gate_backup_id: gateBackup } })
+    // No drift check at all: the drift gate fails first.
+    await promote(stale)
+    expect((await claim())?.job).toMatchObject({ status: 'failed', error_code: 'DRIFT_GATE_UNMET' })
+    // A fresh clean check meets the drift gate; the 2 h old gate backup still fails the backup gate (60 min freshness).
+    await insertDriftCheck(cp, a.productionId, { status: 'clean' })
+    await promote(stale)
+    expect((await claim())?.job).toMatchObject({ status: 'failed', error_code: 'BACKUP_GATE_UNMET' })
+    // A fresh full backup meets it too: the job starts.
+    await promote(await insertBackupRow(cp, a.productionId))
+    expect((await claim())?.job).toMatchObject({ status: 'running', error_code: null })
   })
 
   it('fails backup_create with BACKUP_STORAGE_NOT_CONFIGURED at start and fails its pending backup', async () => {
