@@ -1,4 +1,4 @@
-// 0003 drops the SQL CHECK on jobs.job_type by rebuilding the table once: rows, indexes and foreign keys survive.
+// 0004 drops the SQL CHECK on jobs.job_type by rebuilding the table once: rows, indexes and foreign keys survive.
 import fs from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
@@ -13,11 +13,11 @@ async function rows(db: Db, sql: string): Promise<Record<string, unknown>[]> {
   return (await db.execute(sql)).rows
 }
 
-describe('migration 0003_job_type_checked_in_code', () => {
+describe('migration 0004_job_type_checked_in_code', () => {
   it('keeps every job row, audit reference and the nine jobs indexes, accepts a new type and still enforces foreign keys', async () => {
     const before = path.join(tmp, 'before')
     fs.mkdirSync(before)
-    for (const name of fs.readdirSync(MIGRATIONS_DIR).filter((n) => n < '0003')) fs.copyFileSync(path.join(MIGRATIONS_DIR, name), path.join(before, name))
+    for (const name of fs.readdirSync(MIGRATIONS_DIR).filter((n) => n < '0004')) fs.copyFileSync(path.join(MIGRATIONS_DIR, name), path.join(before, name))
     const db = openDatabase(`file:${path.join(tmp, 'db.sqlite')}`)
     expect(await migrate(db, before)).toEqual(['0001_initial_schema.sql', '0002_job_claim_indexes.sql'])
     const at = new Date().toISOString()
@@ -33,7 +33,7 @@ describe('migration 0003_job_type_checked_in_code', () => {
     const indexesBefore = await rows(db, "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND tbl_name = 'jobs' ORDER BY name")
     const jobsBefore = await rows(db, 'SELECT * FROM jobs ORDER BY id')
 
-    expect(await migrate(db)).toEqual(['0003_job_type_checked_in_code.sql'])
+    expect(await migrate(db)).toEqual(['0004_job_type_checked_in_code.sql'])
     expect(await rows(db, 'SELECT * FROM jobs ORDER BY id')).toEqual(jobsBefore)
     expect(await rows(db, "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND tbl_name = 'jobs' ORDER BY name")).toEqual(indexesBefore)
     expect(indexesBefore.filter((i) => i.sql !== null)).toHaveLength(9)
