@@ -12,6 +12,7 @@ packages=(
   openssh-client  # ssh, ssh-keygen
   openssl         # the lab CA behind pebble's HTTPS
   ansible         # ansible-core plus the collections the playbooks use
+  git             # git http-backend: the lab's repository server (deploys from git)
   python3
   ca-certificates
 )

@@ -4,6 +4,7 @@ import { acmeDirectoryUrl, acmeFiles, ensureAcme } from './acme.js'
 import { instanceNetwork, isLabAddress, maxInstanceIndex, nodeIp, ports, type InstanceNetwork } from './addresses.js'
 import { aptProxyUrl, ensureAptProxy, stopAptProxyIfUnused } from './apt-proxy.js'
 import { ensureBaseImage } from './base-image.js'
+import { ensureGitServer, gitBaseDir, gitUrl } from './git-server.js'
 import { dnsProbeName, ensureDns } from './dns.js'
 import { withLock } from './lock.js'
 import { createNodeNetwork, deleteLink, deleteNetns, ensureBridge, hostIpv4Addresses, linkNames } from './network.js'
@@ -29,6 +30,8 @@ export interface LabStatus {
   acme: { directory_url: string; ca_cert: string }
   s3: { endpoint: string; region: string; bucket: string; access_key_id: string; secret_access_key: string }
   dns_probe_name: string
+  // git http-backend over HTTPS (lab CA): clone <url><name>.git for a bare repository at <dir>/<name>.git; <dir>/files/x → <url>files/x
+  git: { url: string; dir: string }
 }
 
 export interface LabOptions {
@@ -98,6 +101,7 @@ export async function labUp(options: LabOptions & { nodes?: number } = {}): Prom
 
     const [acme, s3] = await Promise.all([ensureAcme(state, paths.acme, paths.logs), ensureS3(state, paths.s3, paths.logs)])
     save({ ...state, services: { ...state.services, acme, s3 } })
+    save({ ...state, services: { ...state.services, git: await ensureGitServer(state, paths.run, paths.acme, paths.logs) } })
 
     const count = Math.max(wanted, state.nodes.length)
     const nodes = Array.from({ length: count }, (_, i) => state.nodes[i] ?? nodeState(instance, state.network, i + 1))
@@ -143,6 +147,7 @@ export function labStatus(options: LabOptions = {}): LabStatus {
     acme: { directory_url: acmeDirectoryUrl(state), ca_cert: acmeFiles(paths.acme).caCert },
     s3: { endpoint: s3Endpoint(state), ...state.s3 },
     dns_probe_name: dnsProbeName,
+    git: { url: gitUrl(state), dir: gitBaseDir(paths.run) },
   }
 }
 
@@ -203,7 +208,7 @@ export async function labDown(options: LabOptions = {}): Promise<void> {
     if (state) {
       log(`stopping lab "${instance}"`)
       await Promise.all(state.nodes.map(stopNode))
-      await Promise.all([state.services.dns, state.services.acme, state.services.s3].map((record) => stopProcess(record)))
+      await Promise.all([state.services.dns, state.services.acme, state.services.s3, state.services.git].map((record) => stopProcess(record)))
       for (const node of state.nodes) {
         // The veth first: deleting it removes both ends at once, while a deleted netns frees its end asynchronously.
         await deleteLink(node.veth)
