@@ -39,12 +39,21 @@ export const Site = z.object({
   primary_environment_id: Uuid.nullable(), created_at: Timestamp, updated_at: Timestamp, state_version: z.number().int(),
 }).openapi('Site')
 
+export const DriftDifferences = z.object({
+  tables: z.array(z.string()).openapi({ description: 'Tables a promotion would overwrite that changed in production since the clone (unprefixed)' }),
+  paths: z.array(z.string()).openapi({ description: 'Paths a promotion would overwrite that changed; `release` = production\'s current release' }),
+  protected_tables: z.array(z.string()).openapi({ description: 'Protected tables that changed (information only; a promotion keeps them)' }),
+  protected_paths: z.array(z.string()).openapi({ description: 'Protected paths that changed (information only)' }),
+}).openapi('DriftDifferences')
+
 export const Environment = z.object({
   id: Uuid, site_id: Uuid, name: z.string(), slug: z.string(), environment_type: z.enum(E.ENVIRONMENT_TYPES),
   status: z.enum(E.SITE_STATUSES), node_id: Uuid, source_environment_id: Uuid.nullable(),
   promotion_preset: z.enum(E.PROMOTION_PRESETS), preview_url: z.string(), primary_domain_id: Uuid.nullable(),
   current_release_id: Uuid.nullable(), drift_status: z.enum(E.DRIFT_STATUSES), drift_checked_at: Timestamp.nullable(),
-  last_drift_check_id: Uuid.nullable(), fastcgi_cache_enabled: z.boolean(), redis_cache_enabled: z.boolean(),
+  last_drift_check_id: Uuid.nullable(),
+  drift_differences: DriftDifferences.nullable().openapi({ description: 'What the latest drift check found; null before the first check and when the check had no baseline to compare with (drift_status unknown)' }),
+  fastcgi_cache_enabled: z.boolean(), redis_cache_enabled: z.boolean(),
   created_at: Timestamp, updated_at: Timestamp, state_version: z.number().int(),
 }).openapi('Environment')
 
