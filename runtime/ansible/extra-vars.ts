@@ -12,24 +12,15 @@ import {
   readProductionEnvironmentId, readRelease, readSettings, readUserEmail, type EnvContext, type NodeContext,
 } from '../store/job-context.js'
 import { PUBLIC_KEY_SECRET } from '../ssh/control-plane-key.js'
+import { PROTECTED } from '../drift/presets.js'
 
 export type Scalar = string | number | boolean | null
 export type ExtraVars = Record<string, Scalar | Scalar[]>
 
 export class VarsError extends Error {}
 
-export const PROTECTED = {
-  'content-protect': {
-    tables: ['posts', 'postmeta', 'terms', 'term_taxonomy', 'term_relationships', 'comments', 'commentmeta'],
-    paths: ['wp-content/uploads'],
-  },
-  'commerce-protect': {
-    tables: ['posts', 'postmeta', 'terms', 'term_taxonomy', 'term_relationships', 'comments', 'commentmeta',
-      'woocommerce_orders', 'woocommerce_order_items', 'woocommerce_order_itemmeta', 'wc_customer_lookup', 'wc_order_stats',
-      'wc_orders', 'wc_orders_meta', 'wc_order_addresses', 'wc_order_operational_data'],
-    paths: ['wp-content/uploads'],
-  },
-} as const
+// The presets moved to runtime/drift/presets.ts (one definition for the extra-vars and the drift comparison).
+export { PROTECTED }
 
 const ALNUM = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789'
 // No quotes, backslashes, dollars or braces: salts are written into PHP strings and must never look like Jinja.

@@ -6,6 +6,8 @@ import { queryOne } from './db.js'
 import type { FailureChange, JobTypeSpec, ResourceRef, StatusChange } from '../jobs/registry.js'
 import type { JobRow } from './jobs.js'
 import { BACKUP_STORAGE_CONFIGURED_SQL } from './settings-sql.js'
+import { compareDrift, parseChecksumsJson } from '../drift/compare-drift.js'
+import { protectedSet } from '../drift/presets.js'
 
 /**
  * Guard appended to every effect statement: the job row carries the status and updated_at this write gave it.
@@ -197,11 +199,6 @@ function canonicalJson(value: unknown): string {
   return JSON.stringify(value ?? null)
 }
 
-function parseJson(text: string | null): unknown {
-  if (text === null) return null
-  try { return JSON.parse(text) } catch { return null }
-}
-
 export function successStatements(job: JobRow, spec: JobTypeSpec, ctx: SuccessContext, input: SuccessInput, at: string, guard: Guard): InStatement[] {
   const payload = payloadOf(job)
   const out: InStatement[] = []
@@ -240,16 +237,20 @@ export function successStatements(job: JobRow, spec: JobTypeSpec, ctx: SuccessCo
         const files = canonicalJson(input.result.file_checksums)
         const id = crypto.randomUUID()
         let status = 'clean'
+        let differences: string | null = null
         if (effect === 'drift_check_row') {
-          status = !ctx.baseline ? 'unknown'
-            : canonicalJson(parseJson(ctx.baseline.db_checksums_json)) === db && canonicalJson(parseJson(ctx.baseline.file_checksums_json)) === files ? 'clean' : 'drifted'
+          const baseline = ctx.baseline
+            ? { db: parseChecksumsJson(ctx.baseline.db_checksums_json), files: parseChecksumsJson(ctx.baseline.file_checksums_json) } : null
+          const compared = compareDrift(baseline, { db: parseChecksumsJson(db), files: parseChecksumsJson(files) }, protectedSet(ctx.env.promotion_preset))
+          status = compared.status
+          differences = compared.differences ? JSON.stringify(compared.differences) : null
         }
-        out.push(stmt(`INSERT INTO drift_checks (id, environment_id, kind, promotion_preset, status, db_checksums_json, file_checksums_json, checked_at)
-          SELECT ?, ?, ?, ?, ?, ?, ?, ? WHERE ${guard.sql}`,
-        [id, ctx.env.id, effect === 'baseline_drift_row' ? 'baseline' : 'check', ctx.env.promotion_preset, status, db, files, at, ...guard.args]))
+        out.push(stmt(`INSERT INTO drift_checks (id, environment_id, kind, promotion_preset, status, db_checksums_json, file_checksums_json, differences_json, checked_at)
+          SELECT ?, ?, ?, ?, ?, ?, ?, ?, ? WHERE ${guard.sql}`,
+        [id, ctx.env.id, effect === 'baseline_drift_row' ? 'baseline' : 'check', ctx.env.promotion_preset, status, db, files, differences, at, ...guard.args]))
         if (effect === 'drift_check_row') {
-          out.push(stmt(`UPDATE environments SET drift_status = ?, drift_checked_at = ?, last_drift_check_id = ?, state_version = state_version + 1, updated_at = ?
-            WHERE id = ? AND ${guard.sql}`, [status, at, id, at, ctx.env.id, ...guard.args]))
+          out.push(stmt(`UPDATE environments SET drift_status = ?, drift_checked_at = ?, last_drift_check_id = ?, drift_differences_json = ?,
+            state_version = state_version + 1, updated_at = ? WHERE id = ? AND ${guard.sql}`, [status, at, id, differences, at, ctx.env.id, ...guard.args]))
         }
         break
       }
