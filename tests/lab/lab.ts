@@ -199,6 +199,51 @@ export async function labAuthorize(publicKeyPath: string, options: LabOptions = 
   })
 }
 
+/**
+ * Starts one more node named `name` in a lab that is up, as a cloud provider boots a new server: fresh disk, fresh host
+ * keys, and exactly `authorizedKeys` for root (not the lab key, not keys from `authorize`). `onStarting` sees the node
+ * once its address exists and it is booting; the promise resolves when its sshd answers.
+ */
+export async function labStartNode(name: string, options: LabOptions & { authorizedKeys: string[]; onStarting?: (node: LabNode) => void }): Promise<LabNode> {
+  const instance = instanceName(options.instance)
+  const paths = instancePaths(instance)
+  if (!/^[a-z0-9][a-z0-9-]{0,30}$/.test(name)) throw new Error(`lab node name "${name}" must match [a-z0-9-], up to 31 characters`)
+  const base = await ensureBaseImage(options.log ?? stderrLog)
+  return withLock(paths.lock, `lab "${instance}"`, async () => {
+    let state = requireState(instance)
+    if (state.nodes.some((n) => n.name === name)) throw new Error(`lab "${instance}" already has a node "${name}"`)
+    const number = Math.max(0, ...state.nodes.map((n) => n.number)) + 1
+    const node = { ...nodeState(instance, state.network, number), name }
+    writeState(state = { ...state, nodes: [...state.nodes, node] })
+    const dirs = nodeDirs(paths.nodes, name)
+    await seedNode({ base, dirs, name, gateway: state.network.gateway, authorizedKeys: options.authorizedKeys, acmeCaCert: readFileSync(acmeFiles(paths.acme).caCert, 'utf8') })
+    writeState(state = { ...state, services: { ...state.services, dns: await ensureDns(state, paths.dns, paths.logs) } })
+    await createNodeNetwork(state.network, node)
+    const started = await startNode(node, base, dirs, `${paths.logs}/${name}.log`)
+    writeState(state = { ...state, nodes: state.nodes.map((n) => (n.name === name ? started : n)) })
+    const view: LabNode = { name, ip: node.ip, ssh_port: ports.ssh, ssh_user: 'root', ssh_key: paths.sshKey }
+    options.onStarting?.(view)
+    await waitForSsh(started, `${paths.logs}/${name}.log`)
+    return view
+  })
+}
+
+/** Stops a node started by labStartNode and removes it (its disk, links and DNS names) from the lab: the server is gone. */
+export async function labStopNode(name: string, options: LabOptions = {}): Promise<void> {
+  const instance = instanceName(options.instance)
+  const paths = instancePaths(instance)
+  await withLock(paths.lock, `lab "${instance}"`, async () => {
+    let state = requireState(instance)
+    const node = findNode(state, name)
+    await stopNode(node)
+    await deleteLink(node.veth)
+    await deleteNetns(node.netns)
+    rmSync(`${paths.nodes}/${node.name}`, { recursive: true, force: true })
+    writeState(state = { ...state, nodes: state.nodes.filter((n) => n.name !== node.name) })
+    writeState({ ...state, services: { ...state.services, dns: await ensureDns(state, paths.dns, paths.logs) } })
+  })
+}
+
 export async function labDown(options: LabOptions = {}): Promise<void> {
   const instance = instanceName(options.instance)
   const log = options.log ?? stderrLog
