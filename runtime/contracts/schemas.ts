@@ -5,6 +5,7 @@ import {
   SLUG_RE, NODE_NAME_RE, SSH_USER_RE, PROVIDER_FIELD_RE, hasTemplateSyntax, hasControlCharacters, isHostname,
   isIpv4, isNodeHostname, isSafeHttpUrl, isUploadRef, isGitRef,
 } from './validation.js'
+import { refusedArchiveUrl } from './archive-url.js'
 
 const noTemplate = (s: string) => !hasTemplateSyntax(s)
 const TEMPLATE_MESSAGE = 'must not contain {{, {% or {#'
@@ -63,6 +64,13 @@ export const Backup = z.object({
   size_bytes: z.number().int().nullable(), created_at: Timestamp, completed_at: Timestamp.nullable(),
 }).openapi('Backup')
 
+export const Release = z.object({
+  id: Uuid, environment_id: Uuid, source_type: z.enum(E.RELEASE_SOURCE_TYPES),
+  source_ref: z.string().openapi({ description: 'git <repo>#<ref>, artifact URL, or what built it (wordpress-core, clone:<env>, updates:<scope>, …)' }),
+  health_status: z.enum(E.RELEASE_HEALTH_STATUSES).openapi({ description: 'unhealthy releases failed a health check and are never rolled back to' }),
+  is_current: z.boolean(), created_at: Timestamp,
+}).openapi('Release')
+
 export const Domain = z.object({
   id: Uuid, environment_id: Uuid, hostname: z.string(), tls_status: z.enum(E.TLS_STATUSES), tls_issuer: z.literal('letsencrypt'),
   is_primary: z.boolean(), created_at: Timestamp, updated_at: Timestamp,
@@ -93,6 +101,7 @@ export const SitePage = page(Site, 'SitePage')
 export const EnvironmentPage = page(Environment, 'EnvironmentPage')
 export const BackupPage = page(Backup, 'BackupPage')
 export const DomainPage = page(Domain, 'DomainPage')
+export const ReleasePage = page(Release, 'ReleasePage')
 export const NodePage = page(Node, 'NodePage')
 
 // ---- requests ----
@@ -119,8 +128,16 @@ export const CreateEnvironmentRequest = z.object({
 }).openapi('CreateEnvironmentRequest')
 
 export const ImportSiteRequest = z.object({
-  archive_url: z.string().max(2048).refine(isSafeHttpUrl, 'must be an http(s) URL with a host and no credentials').refine(noTemplate, TEMPLATE_MESSAGE),
+  archive_url: z.string().max(2048).refine(isSafeHttpUrl, 'must be an http(s) URL with a host and no credentials').refine(noTemplate, TEMPLATE_MESSAGE)
+    .superRefine((url, ctx) => {
+      const reason = refusedArchiveUrl(url)
+      if (reason) ctx.addIssue({ code: 'custom', message: `must not point at this host's or internal services: ${reason}` })
+    }),
 }).strict().openapi('ImportSiteRequest')
+
+export const RollbackRequest = z.object({
+  release_id: Uuid.openapi({ description: 'A release of this environment that is not unhealthy and not current' }),
+}).strict().openapi('RollbackRequest')
 
 export const DeployRequest = z.object({
   source_type: z.enum(E.RELEASE_SOURCE_TYPES),
