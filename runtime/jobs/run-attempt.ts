@@ -43,17 +43,19 @@ export async function runJobAttempt(job: JobRow, ctx: RunnerContext): Promise<Jo
   const deadline = Date.now() + jobTimeoutSeconds(type, config) * 1000
   const run = createRunDir(config.dataDir, job.id, job.attempt_count)
   let redact: Redact = (text) => text
+  // The provider token is a secret of the attempt like the playbook's: redacted from every message it could reach.
+  const providerSecrets: string[] = []
   try {
     const payload = payloadOf(job)
     if (type === 'node_provision' && payload.mode === 'acquire') {
-      const outcome = await acquire(job, ctx, deadline)
+      const outcome = await acquire(job, ctx, deadline, (token) => { providerSecrets.push(token); redact = createRedactor(providerSecrets) })
       if (outcome) return outcome
     }
     if (Date.now() >= deadline) return failure('JOB_TIMEOUT', 'The job timeout expired before the playbook could start')
     const built = await buildExtraVars({ services, job, resultPath: run.result })
     const privateKey = await services.secrets.get(PRIVATE_KEY_SECRET)
     if (!privateKey) return failure('INTERNAL_ERROR', 'The control-plane SSH key is missing from the secrets store')
-    redact = createRedactor([...built.secrets, privateKey])
+    redact = createRedactor([...built.secrets, privateKey, ...providerSecrets])
     writePrivateFile(run.privateKey, privateKey)
     writePrivateFile(run.vars, `${JSON.stringify(built.vars, null, 2)}\n`)
     writePrivateFile(run.inventory, renderInventory(built.node, run.privateKey, ansible.inventoryHostVars))
@@ -96,7 +98,7 @@ function readResult(run: RunDir, schema: NonNullable<(typeof jobRegistry)[JobTyp
 }
 
 /** Provider acquisition (steps 1-5) within the job budget; returns an outcome only when it failed. */
-async function acquire(job: JobRow, ctx: RunnerContext, deadline: number): Promise<JobOutcome | null> {
+async function acquire(job: JobRow, ctx: RunnerContext, deadline: number, useToken: (token: string) => void): Promise<JobOutcome | null> {
   const { services, signal, log, ansible } = ctx
   const node = await readNode(services.db, job.node_id)
   if (!node) return failure('INTERNAL_ERROR', `node ${job.node_id} does not exist`)
@@ -104,6 +106,7 @@ async function acquire(job: JobRow, ctx: RunnerContext, deadline: number): Promi
   const tokenRef = settings.get('hetzner_api_token')
   const token = tokenRef?.startsWith('secret:') ? await services.secrets.get(tokenRef.slice('secret:'.length)) : null
   if (!token) return failure('PROVIDER_NOT_CONFIGURED', 'hetzner_api_token is not set')
+  useToken(token)
   const publicKey = await services.secrets.get(PUBLIC_KEY_SECRET)
   if (!publicKey) return failure('INTERNAL_ERROR', 'The control-plane SSH public key is missing from the secrets store')
   const payload = payloadOf(job)
