@@ -8,20 +8,7 @@ import {
 } from '../store/job-context.js'
 import { envRoot, releaseIdFor, releasePathFor } from '../jobs/paths.js'
 import { str, VarsError, type VarsContext, type VarsPart } from './vars-context.js'
-
-/** Tables and paths a promotion keeps from the target, per promotion preset (docs/architecture.md "Promotion"). */
-export const PROTECTED = {
-  'content-protect': {
-    tables: ['posts', 'postmeta', 'terms', 'term_taxonomy', 'term_relationships', 'comments', 'commentmeta'],
-    paths: ['wp-content/uploads'],
-  },
-  'commerce-protect': {
-    tables: ['posts', 'postmeta', 'terms', 'term_taxonomy', 'term_relationships', 'comments', 'commentmeta',
-      'woocommerce_orders', 'woocommerce_order_items', 'woocommerce_order_itemmeta', 'wc_customer_lookup', 'wc_order_stats',
-      'wc_orders', 'wc_orders_meta', 'wc_order_addresses', 'wc_order_operational_data'],
-    paths: ['wp-content/uploads'],
-  },
-} as const
+import { protectedSet } from '../drift/presets.js'
 
 const ALNUM = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789'
 // No quotes, backslashes, dollars or braces: salts are written into PHP strings and must never look like Jinja.
@@ -95,7 +82,7 @@ export function sourceVars(source: EnvContext): VarsPart {
  * (unless `baseline` is false: a clone records the baseline), and the site's production environment, whose data is checked.
  */
 export async function driftVars(ctx: VarsContext, env: EnvContext, presetEnv: EnvContext, options: { baseline: boolean }): Promise<VarsPart> {
-  const preset = PROTECTED[presetEnv.promotion_preset as keyof typeof PROTECTED] ?? PROTECTED['content-protect']
+  const preset = protectedSet(presetEnv.promotion_preset)
   const baseline = options.baseline ? await readBaseline(ctx.db, presetEnv.id) : undefined
   const production = await readEnvironment(ctx.db, await readProductionEnvironmentId(ctx.db, env.site_id))
   return {

@@ -6,6 +6,7 @@ import {
   SLUG_RE, NODE_NAME_RE, SSH_USER_RE, PROVIDER_FIELD_RE, hasTemplateSyntax, hasControlCharacters, isHostname,
   isIpv4, isNodeHostname, isSafeHttpUrl, isUploadRef, isGitRef,
 } from './validation.js'
+import { refusedArchiveUrl } from './archive-url.js'
 
 const noTemplate = (s: string) => !hasTemplateSyntax(s)
 const TEMPLATE_MESSAGE = 'must not contain {{, {% or {#'
@@ -40,12 +41,21 @@ export const Site = z.object({
   primary_environment_id: Uuid.nullable(), created_at: Timestamp, updated_at: Timestamp, state_version: z.number().int(),
 }).openapi('Site')
 
+export const DriftDifferences = z.object({
+  tables: z.array(z.string()).openapi({ description: 'Tables a promotion would overwrite that changed in production since the clone (unprefixed)' }),
+  paths: z.array(z.string()).openapi({ description: 'Paths a promotion would overwrite that changed; `release` = production\'s current release' }),
+  protected_tables: z.array(z.string()).openapi({ description: 'Protected tables that changed (information only; a promotion keeps them)' }),
+  protected_paths: z.array(z.string()).openapi({ description: 'Protected paths that changed (information only)' }),
+}).openapi('DriftDifferences')
+
 export const Environment = z.object({
   id: Uuid, site_id: Uuid, name: z.string(), slug: z.string(), environment_type: z.enum(E.ENVIRONMENT_TYPES),
   status: z.enum(E.SITE_STATUSES), node_id: Uuid, source_environment_id: Uuid.nullable(),
   promotion_preset: z.enum(E.PROMOTION_PRESETS), preview_url: z.string(), primary_domain_id: Uuid.nullable(),
   current_release_id: Uuid.nullable(), drift_status: z.enum(E.DRIFT_STATUSES), drift_checked_at: Timestamp.nullable(),
-  last_drift_check_id: Uuid.nullable(), fastcgi_cache_enabled: z.boolean(), redis_cache_enabled: z.boolean(),
+  last_drift_check_id: Uuid.nullable(),
+  drift_differences: DriftDifferences.nullable().openapi({ description: 'What the latest drift check found; null before the first check and when the check had no baseline to compare with (drift_status unknown)' }),
+  fastcgi_cache_enabled: z.boolean(), redis_cache_enabled: z.boolean(),
   created_at: Timestamp, updated_at: Timestamp, state_version: z.number().int(),
 }).openapi('Environment')
 
@@ -54,6 +64,13 @@ export const Backup = z.object({
   storage_type: z.literal('s3'), storage_path: z.string(), retention_until: Timestamp, checksum: z.string().nullable(),
   size_bytes: z.number().int().nullable(), created_at: Timestamp, completed_at: Timestamp.nullable(),
 }).openapi('Backup')
+
+export const Release = z.object({
+  id: Uuid, environment_id: Uuid, source_type: z.enum(E.RELEASE_SOURCE_TYPES),
+  source_ref: z.string().openapi({ description: 'git <repo>#<ref>, artifact URL, or what built it (wordpress-core, clone:<env>, updates:<scope>, …)' }),
+  health_status: z.enum(E.RELEASE_HEALTH_STATUSES).openapi({ description: 'unhealthy releases failed a health check and are never rolled back to' }),
+  is_current: z.boolean(), created_at: Timestamp,
+}).openapi('Release')
 
 export const Domain = z.object({
   id: Uuid, environment_id: Uuid, hostname: z.string(), tls_status: z.enum(E.TLS_STATUSES), tls_issuer: z.literal('letsencrypt'),
@@ -85,6 +102,7 @@ export const SitePage = page(Site, 'SitePage')
 export const EnvironmentPage = page(Environment, 'EnvironmentPage')
 export const BackupPage = page(Backup, 'BackupPage')
 export const DomainPage = page(Domain, 'DomainPage')
+export const ReleasePage = page(Release, 'ReleasePage')
 export const NodePage = page(Node, 'NodePage')
 
 // ---- requests ----
@@ -111,8 +129,16 @@ export const CreateEnvironmentRequest = z.object({
 }).openapi('CreateEnvironmentRequest')
 
 export const ImportSiteRequest = z.object({
-  archive_url: z.string().max(2048).refine(isSafeHttpUrl, 'must be an http(s) URL with a host and no credentials').refine(noTemplate, TEMPLATE_MESSAGE),
+  archive_url: z.string().max(2048).refine(isSafeHttpUrl, 'must be an http(s) URL with a host and no credentials').refine(noTemplate, TEMPLATE_MESSAGE)
+    .superRefine((url, ctx) => {
+      const reason = refusedArchiveUrl(url)
+      if (reason) ctx.addIssue({ code: 'custom', message: `must not point at this host's or internal services: ${reason}` })
+    }),
 }).strict().openapi('ImportSiteRequest')
+
+export const RollbackRequest = z.object({
+  release_id: Uuid.openapi({ description: 'A release of this environment that is not unhealthy and not current' }),
+}).strict().openapi('RollbackRequest')
 
 export const DeployRequest = z.object({
   source_type: z.enum(E.RELEASE_SOURCE_TYPES),

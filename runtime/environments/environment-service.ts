@@ -18,6 +18,7 @@ import type { SettingsService, SettingsSnapshot } from '../settings/settings-ser
 import type { Actor } from '../auth/auth-service.js'
 import type { EnvironmentType, PromotionPreset, UPDATE_SCOPES } from '../contracts/enums.js'
 import { ApiError } from '../contracts/errors.js'
+import type { DriftDifferences } from '../drift/compare-drift.js'
 import { acceptJob, type AcceptedJob } from '../jobs/accept-job.js'
 import {
   loadSite, loadEnvironment, loadNodeOf, requireEnvironmentActive, requireSiteActive, requireSiteNotFailed, requireNodeActive,
@@ -33,12 +34,18 @@ export function environmentView(row: EnvironmentRow) {
     status: row.status, node_id: row.node_id, source_environment_id: row.source_environment_id,
     promotion_preset: row.promotion_preset, preview_url: row.preview_url, primary_domain_id: row.primary_domain_id,
     current_release_id: row.current_release_id, drift_status: row.drift_status, drift_checked_at: row.drift_checked_at,
-    last_drift_check_id: row.last_drift_check_id, fastcgi_cache_enabled: row.fastcgi_cache_enabled === 1,
+    last_drift_check_id: row.last_drift_check_id, drift_differences: driftDifferences(row.drift_differences_json),
+    fastcgi_cache_enabled: row.fastcgi_cache_enabled === 1,
     redis_cache_enabled: row.redis_cache_enabled === 1, created_at: row.created_at, updated_at: row.updated_at,
     state_version: row.state_version,
   }
 }
 export type EnvironmentView = ReturnType<typeof environmentView>
+
+function driftDifferences(json: string | null): DriftDifferences | null {
+  if (json === null) return null
+  try { return JSON.parse(json) as DriftDifferences } catch { return null }
+}
 
 /** What an environment operation works on, loaded inside its transaction. */
 interface Target { tx: Tx; env: EnvironmentRow; site: SiteRow; node: NodeRow; settings: SettingsSnapshot }

@@ -7,6 +7,8 @@ import { readBaseline, readEnvironment, type EnvContext } from '../store/job-con
 import { insertFollowUp } from '../store/job-effects.js'
 import { insertCurrentRelease, insertDriftRow } from '../store/job-type-effects.js'
 import { releaseIdFor, releasePathFor } from './paths.js'
+import { canonicalJson, compareDrift, parseChecksumsJson, type DriftResult } from '../drift/compare-drift.js'
+import { protectedSet } from '../drift/presets.js'
 
 /** The in-progress states of sites and environments. */
 export const TRANSITIONAL = ['cloning', 'deploying', 'restoring'] as const
@@ -67,32 +69,24 @@ export async function releaseWithHealthCheck(ctx: SuccessContext, source: Releas
   return out
 }
 
-export function canonicalJson(value: unknown): string {
-  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`
-  if (value && typeof value === 'object') {
-    return `{${Object.keys(value).sort().map((k) => `${JSON.stringify(k)}:${canonicalJson((value as Record<string, unknown>)[k])}`).join(',')}}`
-  }
-  return JSON.stringify(value ?? null)
-}
-
-function parseJson(text: string | null): unknown {
-  if (text === null) return null
-  try { return JSON.parse(text) } catch { return null }
-}
-
 /**
- * A drift_checks row from the playbook's checksums: a `baseline` (clone time) or a `check`, which is clean when it
- * equals the latest baseline, drifted when not, unknown without a baseline.
+ * A drift_checks row from the playbook's checksums: a `baseline` (clone time) or a `check`, compared with the latest
+ * baseline by runtime/drift/compare-drift.ts (clean, drifted with the differences, unknown without a usable baseline).
  */
 export async function driftRow(ctx: SuccessContext, env: EnvContext, kind: 'baseline' | 'check'): Promise<InStatement[]> {
   if (!ctx.result) return []
   const db = canonicalJson(ctx.result.db_checksums)
   const files = canonicalJson(ctx.result.file_checksums)
-  let status: 'clean' | 'drifted' | 'unknown' = 'clean'
+  let status: DriftResult['status'] = 'clean'
+  let differences: string | null = null
   if (kind === 'check') {
-    const baseline = await readBaseline(ctx.db, env.id)
-    status = !baseline ? 'unknown'
-      : canonicalJson(parseJson(baseline.db_checksums_json)) === db && canonicalJson(parseJson(baseline.file_checksums_json)) === files ? 'clean' : 'drifted'
+    const stored = await readBaseline(ctx.db, env.id)
+    const baseline = stored ? { db: parseChecksumsJson(stored.db_checksums_json), files: parseChecksumsJson(stored.file_checksums_json) } : null
+    const compared = compareDrift(baseline, { db: parseChecksumsJson(db), files: parseChecksumsJson(files) }, protectedSet(env.promotion_preset))
+    status = compared.status
+    differences = compared.differences ? JSON.stringify(compared.differences) : null
   }
-  return insertDriftRow({ environmentId: env.id, kind, promotionPreset: env.promotion_preset, status, dbChecksumsJson: db, fileChecksumsJson: files }, ctx.at, ctx.guard)
+  return insertDriftRow({
+    environmentId: env.id, kind, promotionPreset: env.promotion_preset, status, dbChecksumsJson: db, fileChecksumsJson: files, differencesJson: differences,
+  }, ctx.at, ctx.guard)
 }

@@ -64,8 +64,11 @@ export interface JobTypeModule {
   result?: z.ZodType<Record<string, unknown>>
   /** Extra-vars of this type, added to the payload and the job/node vars every job gets. */
   vars(ctx: VarsContext): Promise<VarsPart>
-  /** Runs before the playbook (node_provision: provider acquisition); an outcome ends the attempt. */
-  beforePlaybook?(job: JobRow, ctx: RunnerContext, deadline: number): Promise<JobOutcome | null>
+  /**
+   * Runs before the playbook (node_provision: provider acquisition); an outcome ends the attempt. Every secret it uses
+   * goes through `addSecret`, so the attempt's messages and output are redacted of it.
+   */
+  beforePlaybook?(job: JobRow, ctx: RunnerContext, deadline: number, addSecret: (value: string) => void): Promise<JobOutcome | null>
   /** Success effects besides the status changes, as guarded statements of the completion batch. */
   onSuccess?(ctx: SuccessContext): Promise<InStatement[]>
   /** Replaces the declared failure transitions when it returns statements (health_check's rollback follow-up). */

@@ -41,16 +41,18 @@ export async function runJobAttempt(job: JobRow, ctx: RunnerContext): Promise<Jo
   const deadline = Date.now() + jobTimeoutSeconds(spec.type, config) * 1000
   const run = createRunDir(config.dataDir, job.id, job.attempt_count)
   let redact: Redact = (text) => text
+  // Secrets the type's preparation used (the provider token): redacted from every message they could reach.
+  const preparationSecrets: string[] = []
   try {
     if (spec.beforePlaybook) {
-      const outcome = await spec.beforePlaybook(job, ctx, deadline)
+      const outcome = await spec.beforePlaybook(job, ctx, deadline, (secret) => { preparationSecrets.push(secret); redact = createRedactor(preparationSecrets) })
       if (outcome) return outcome
     }
     if (Date.now() >= deadline) return failure('JOB_TIMEOUT', 'The job timeout expired before the playbook could start')
     const built = await buildExtraVars({ services, job, type: spec, resultPath: run.result })
     const privateKey = await services.secrets.get(PRIVATE_KEY_SECRET)
     if (!privateKey) return failure('INTERNAL_ERROR', 'The control-plane SSH key is missing from the secrets store')
-    redact = createRedactor([...built.secrets, privateKey])
+    redact = createRedactor([...built.secrets, privateKey, ...preparationSecrets])
     writePrivateFile(run.privateKey, privateKey)
     writePrivateFile(run.vars, `${JSON.stringify(built.vars, null, 2)}\n`)
     writePrivateFile(run.inventory, renderInventory(built.node, run.privateKey, ansible.inventoryHostVars))

@@ -93,7 +93,12 @@ export class HetznerClient {
     let parsed: Record<string, unknown> = {}
     try { parsed = text ? JSON.parse(text) as Record<string, unknown> : {} } catch { /* non-JSON error page */ }
     if (res.status === 401 || res.status === 403) throw new ProviderError('PROVIDER_AUTH_FAILED', `Hetzner API rejected the token (${res.status} ${apiErrorText(parsed)})`)
-    if (res.status === 429 || res.status >= 500) throw new ProviderError('PROVIDER_UNAVAILABLE', `Hetzner API ${method} ${path} answered ${res.status} (${apiErrorText(parsed)})`)
+    if (res.status === 429) {
+      // The next attempt comes after the job backoff (1 min after the first); the provider's wait is shown to the operator.
+      const after = res.headers.get('retry-after')
+      throw new ProviderError('PROVIDER_UNAVAILABLE', `Hetzner API rate limit: ${method} ${path} answered 429 (${apiErrorText(parsed)})${after ? `; Retry-After ${after} s` : ''}`)
+    }
+    if (res.status >= 500) throw new ProviderError('PROVIDER_UNAVAILABLE', `Hetzner API ${method} ${path} answered ${res.status} (${apiErrorText(parsed)})`)
     return { status: res.status, body: parsed }
   }
 }

@@ -49,6 +49,24 @@ function dnsCredentialsProblem(value: string): string | null {
   return null
 }
 
+// certbot-dns-rfc2136's credentials file (TSIG-signed RFC 2136 updates to the zone's primary server).
+const RFC2136_REQUIRED = ['dns_rfc2136_server', 'dns_rfc2136_name', 'dns_rfc2136_secret'] as const
+const TSIG_ALGORITHMS = ['HMAC-MD5', 'HMAC-SHA1', 'HMAC-SHA224', 'HMAC-SHA256', 'HMAC-SHA384', 'HMAC-SHA512']
+
+/** Problems of credentials the named provider's plugin could not use (checked when either of them changes). */
+export function providerCredentialsProblem(provider: string, value: string): string | null {
+  if (provider !== 'rfc2136') return null
+  let parsed: Record<string, string>
+  try { parsed = JSON.parse(value) as Record<string, string> } catch { return null }
+  const missing = RFC2136_REQUIRED.filter((key) => !parsed[key])
+  if (missing.length > 0) return `rfc2136 needs ${missing.join(', ')} (optional: dns_rfc2136_port, dns_rfc2136_algorithm)`
+  const port = parsed.dns_rfc2136_port
+  if (port !== undefined && !(/^\d{1,5}$/.test(port) && Number(port) >= 1 && Number(port) <= 65535)) return 'dns_rfc2136_port must be a port number (1-65535)'
+  const algorithm = parsed.dns_rfc2136_algorithm
+  if (algorithm !== undefined && !TSIG_ALGORITHMS.includes(algorithm.toUpperCase())) return `dns_rfc2136_algorithm must be one of ${TSIG_ALGORITHMS.join(', ')}`
+  return null
+}
+
 const VALUE_RULES: Record<SettingKey, (value: string) => string | null> = {
   control_plane_domain: (v) => (isHostname(v) ? null : 'must be a lowercase fully qualified hostname'),
   preview_domain: (v) => (isHostname(v) ? null : 'must be a lowercase fully qualified hostname'),
@@ -83,6 +101,13 @@ export function settingsProblems(values: Map<SettingKey, string>, changed: Set<S
     if (!values.has('dns01_provider')) problems.dns01_provider ??= 'is required while preview_domain is set'
     if (!values.has('dns01_credentials_json')) problems.dns01_credentials_json ??= 'is required while preview_domain is set'
     if (previewDomain === values.get('control_plane_domain')) problems.preview_domain ??= 'must differ from control_plane_domain'
+  }
+  // An unchanged secret is a placeholder here, so provider-specific keys are checked only when the credentials change.
+  const provider = values.get('dns01_provider')
+  const credentials = values.get('dns01_credentials_json')
+  if (provider && credentials && changed.has('dns01_credentials_json') && !problems.dns01_credentials_json) {
+    const problem = providerCredentialsProblem(provider, credentials)
+    if (problem) problems.dns01_credentials_json = problem
   }
   const storageSet = BACKUP_STORAGE_KEYS.filter((key) => values.has(key))
   if (storageSet.length > 0 && storageSet.length < BACKUP_STORAGE_KEYS.length) {

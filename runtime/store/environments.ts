@@ -8,7 +8,8 @@ export interface EnvironmentRow {
   id: string; site_id: string; name: string; slug: string; environment_type: EnvironmentType; status: EnvironmentStatus
   node_id: string; source_environment_id: string | null; promotion_preset: PromotionPreset; preview_url: string
   primary_domain_id: string | null; current_release_id: string | null; drift_status: DriftStatus
-  drift_checked_at: string | null; last_drift_check_id: string | null; fastcgi_cache_enabled: number; redis_cache_enabled: number
+  drift_checked_at: string | null; last_drift_check_id: string | null; drift_differences_json: string | null
+  fastcgi_cache_enabled: number; redis_cache_enabled: number
   created_at: string; updated_at: string; state_version: number
 }
 

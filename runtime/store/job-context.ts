@@ -83,8 +83,11 @@ export async function readUserEmail(ex: Executor, userId: string | null): Promis
 
 /** backup_cleanup's selection at start: at most 500 completed backups past retention. */
 export async function readExpiredBackups(ex: Executor, now: string): Promise<{ id: string; storage_path: string }[]> {
-  return queryAll(ex, `SELECT id, storage_path FROM backups WHERE status = 'completed' AND retention_until <= ?
-    ORDER BY retention_until, id LIMIT 500`, [now])
+  // Never the newest completed backup of an environment, even past its retention: it may be the only restorable one.
+  return queryAll(ex, `SELECT b.id, b.storage_path FROM backups b WHERE b.status = 'completed' AND b.retention_until <= ?
+    AND b.id <> (SELECT n.id FROM backups n WHERE n.environment_id = b.environment_id AND n.status = 'completed'
+      ORDER BY n.completed_at DESC, n.id DESC LIMIT 1)
+    ORDER BY b.retention_until, b.id LIMIT 500`, [now])
 }
 
 // ---- provider acquisition writes (each its own transaction, spec/jobs.md "Provider acquisition") ----

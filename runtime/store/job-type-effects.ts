@@ -43,17 +43,19 @@ export interface DriftRow {
   status: 'clean' | 'drifted' | 'unknown'
   dbChecksumsJson: string
   fileChecksumsJson: string
+  /** What differs from the baseline (compare-drift.ts), for checks that could compare. */
+  differencesJson: string | null
 }
 
-/** A drift_checks row; a `check` also becomes the environment's drift status. */
+/** A drift_checks row; a `check` also becomes the environment's drift status and differences. */
 export function insertDriftRow(row: DriftRow, at: string, guard: Guard): InStatement[] {
   const id = crypto.randomUUID()
-  const out = [stmt(`INSERT INTO drift_checks (id, environment_id, kind, promotion_preset, status, db_checksums_json, file_checksums_json, checked_at)
-    SELECT ?, ?, ?, ?, ?, ?, ?, ? WHERE ${guard.sql}`,
-  [id, row.environmentId, row.kind, row.promotionPreset, row.status, row.dbChecksumsJson, row.fileChecksumsJson, at, ...guard.args])]
+  const out = [stmt(`INSERT INTO drift_checks (id, environment_id, kind, promotion_preset, status, db_checksums_json, file_checksums_json, differences_json, checked_at)
+    SELECT ?, ?, ?, ?, ?, ?, ?, ?, ? WHERE ${guard.sql}`,
+  [id, row.environmentId, row.kind, row.promotionPreset, row.status, row.dbChecksumsJson, row.fileChecksumsJson, row.differencesJson, at, ...guard.args])]
   if (row.kind === 'check') {
-    out.push(stmt(`UPDATE environments SET drift_status = ?, drift_checked_at = ?, last_drift_check_id = ?, state_version = state_version + 1, updated_at = ?
-      WHERE id = ? AND ${guard.sql}`, [row.status, at, id, at, row.environmentId, ...guard.args]))
+    out.push(stmt(`UPDATE environments SET drift_status = ?, drift_checked_at = ?, last_drift_check_id = ?, drift_differences_json = ?,
+      state_version = state_version + 1, updated_at = ? WHERE id = ? AND ${guard.sql}`, [row.status, at, id, row.differencesJson, at, row.environmentId, ...guard.args]))
   }
   return out
 }

@@ -87,6 +87,9 @@ describe('/_admin/settings', () => {
       [{ hetzner_api_token: 'has space' }, 'hetzner_api_token'],
       [{ backup_s3_region: '{{ evil }}' }, 'backup_s3_region'],
       [{ control_plane_domain: 'same.example.com', preview_domain: 'same.example.com', dns01_provider: 'cloudflare', dns01_credentials_json: '{"a":"b"}' }, 'preview_domain'],
+      [{ dns01_provider: 'rfc2136', dns01_credentials_json: '{"dns_rfc2136_server":"192.0.2.53","dns_rfc2136_secret":"s"}' }, 'dns01_credentials_json'],
+      [{ dns01_provider: 'rfc2136', dns01_credentials_json: '{"dns_rfc2136_server":"192.0.2.53","dns_rfc2136_name":"k.","dns_rfc2136_secret":"s","dns_rfc2136_port":"70000"}' }, 'dns01_credentials_json'],
+      [{ dns01_provider: 'rfc2136', dns01_credentials_json: '{"dns_rfc2136_server":"192.0.2.53","dns_rfc2136_name":"k.","dns_rfc2136_secret":"s","dns_rfc2136_algorithm":"rot13"}' }, 'dns01_credentials_json'],
     ]
     for (const [body, field] of cases) {
       const res = await expectError(await cp.request('PATCH', '/_admin/settings', body), 400, 'settings_invalid')
@@ -106,7 +109,7 @@ describe('/_admin/settings', () => {
   it('accepts a complete DNS-01 preview setup', async () => {
     const res = await cp.request('PATCH', '/_admin/settings', {
       preview_domain: 'preview.example.com', dns01_provider: 'rfc2136', control_plane_domain: 'panel.example.com',
-      dns01_credentials_json: JSON.stringify({ dns_rfc2136_server: '192.0.2.53', dns_rfc2136_secret: 's3cr3t' }),
+      dns01_credentials_json: JSON.stringify({ dns_rfc2136_server: '192.0.2.53', dns_rfc2136_name: 'pressluft.', dns_rfc2136_secret: 's3cr3t' }),
     })
     expect(res.status).toBe(200)
     expect(await res.json()).toMatchObject({ preview_domain: 'preview.example.com', dns01_provider: 'rfc2136', dns01_credentials_json: { set: true }, control_plane_domain: 'panel.example.com' })

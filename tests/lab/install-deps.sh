@@ -12,6 +12,8 @@ packages=(
   openssh-client  # ssh, ssh-keygen
   openssl         # the lab CA behind pebble's HTTPS
   ansible         # ansible-core plus the collections the playbooks use
+  git             # git http-backend: the lab's repository server (deploys from git)
+  rclone          # S3 client of tests/lab/s3-sigv4.test.ts (the nodes get it from node-provision)
   python3
   ca-certificates
 )

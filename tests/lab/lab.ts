@@ -4,6 +4,7 @@ import { acmeDirectoryUrl, acmeFiles, ensureAcme } from './acme.js'
 import { instanceNetwork, isLabAddress, maxInstanceIndex, nodeIp, ports, type InstanceNetwork } from './addresses.js'
 import { aptProxyUrl, ensureAptProxy, stopAptProxyIfUnused } from './apt-proxy.js'
 import { ensureBaseImage } from './base-image.js'
+import { ensureGitServer, gitBaseDir, gitUrl } from './git-server.js'
 import { dnsProbeName, ensureDns } from './dns.js'
 import { withLock } from './lock.js'
 import { createNodeNetwork, deleteLink, deleteNetns, ensureBridge, hostIpv4Addresses, linkNames } from './network.js'
@@ -29,6 +30,8 @@ export interface LabStatus {
   acme: { directory_url: string; ca_cert: string }
   s3: { endpoint: string; region: string; bucket: string; access_key_id: string; secret_access_key: string }
   dns_probe_name: string
+  // git http-backend over HTTPS (lab CA): clone <url><name>.git for a bare repository at <dir>/<name>.git; <dir>/files/x → <url>files/x
+  git: { url: string; dir: string }
 }
 
 export interface LabOptions {
@@ -98,6 +101,7 @@ export async function labUp(options: LabOptions & { nodes?: number } = {}): Prom
 
     const [acme, s3] = await Promise.all([ensureAcme(state, paths.acme, paths.logs), ensureS3(state, paths.s3, paths.logs)])
     save({ ...state, services: { ...state.services, acme, s3 } })
+    save({ ...state, services: { ...state.services, git: await ensureGitServer(state, paths.run, paths.acme, paths.logs) } })
 
     const count = Math.max(wanted, state.nodes.length)
     const nodes = Array.from({ length: count }, (_, i) => state.nodes[i] ?? nodeState(instance, state.network, i + 1))
@@ -143,6 +147,7 @@ export function labStatus(options: LabOptions = {}): LabStatus {
     acme: { directory_url: acmeDirectoryUrl(state), ca_cert: acmeFiles(paths.acme).caCert },
     s3: { endpoint: s3Endpoint(state), ...state.s3 },
     dns_probe_name: dnsProbeName,
+    git: { url: gitUrl(state), dir: gitBaseDir(paths.run) },
   }
 }
 
@@ -194,6 +199,51 @@ export async function labAuthorize(publicKeyPath: string, options: LabOptions = 
   })
 }
 
+/**
+ * Starts one more node named `name` in a lab that is up, as a cloud provider boots a new server: fresh disk, fresh host
+ * keys, and exactly `authorizedKeys` for root (not the lab key, not keys from `authorize`). `onStarting` sees the node
+ * once its address exists and it is booting; the promise resolves when its sshd answers.
+ */
+export async function labStartNode(name: string, options: LabOptions & { authorizedKeys: string[]; onStarting?: (node: LabNode) => void }): Promise<LabNode> {
+  const instance = instanceName(options.instance)
+  const paths = instancePaths(instance)
+  if (!/^[a-z0-9][a-z0-9-]{0,30}$/.test(name)) throw new Error(`lab node name "${name}" must match [a-z0-9-], up to 31 characters`)
+  const base = await ensureBaseImage(options.log ?? stderrLog)
+  return withLock(paths.lock, `lab "${instance}"`, async () => {
+    let state = requireState(instance)
+    if (state.nodes.some((n) => n.name === name)) throw new Error(`lab "${instance}" already has a node "${name}"`)
+    const number = Math.max(0, ...state.nodes.map((n) => n.number)) + 1
+    const node = { ...nodeState(instance, state.network, number), name }
+    writeState(state = { ...state, nodes: [...state.nodes, node] })
+    const dirs = nodeDirs(paths.nodes, name)
+    await seedNode({ base, dirs, name, gateway: state.network.gateway, authorizedKeys: options.authorizedKeys, acmeCaCert: readFileSync(acmeFiles(paths.acme).caCert, 'utf8') })
+    writeState(state = { ...state, services: { ...state.services, dns: await ensureDns(state, paths.dns, paths.logs) } })
+    await createNodeNetwork(state.network, node)
+    const started = await startNode(node, base, dirs, `${paths.logs}/${name}.log`)
+    writeState(state = { ...state, nodes: state.nodes.map((n) => (n.name === name ? started : n)) })
+    const view: LabNode = { name, ip: node.ip, ssh_port: ports.ssh, ssh_user: 'root', ssh_key: paths.sshKey }
+    options.onStarting?.(view)
+    await waitForSsh(started, `${paths.logs}/${name}.log`)
+    return view
+  })
+}
+
+/** Stops a node started by labStartNode and removes it (its disk, links and DNS names) from the lab: the server is gone. */
+export async function labStopNode(name: string, options: LabOptions = {}): Promise<void> {
+  const instance = instanceName(options.instance)
+  const paths = instancePaths(instance)
+  await withLock(paths.lock, `lab "${instance}"`, async () => {
+    let state = requireState(instance)
+    const node = findNode(state, name)
+    await stopNode(node)
+    await deleteLink(node.veth)
+    await deleteNetns(node.netns)
+    rmSync(`${paths.nodes}/${node.name}`, { recursive: true, force: true })
+    writeState(state = { ...state, nodes: state.nodes.filter((n) => n.name !== node.name) })
+    writeState({ ...state, services: { ...state.services, dns: await ensureDns(state, paths.dns, paths.logs) } })
+  })
+}
+
 export async function labDown(options: LabOptions = {}): Promise<void> {
   const instance = instanceName(options.instance)
   const log = options.log ?? stderrLog
@@ -203,7 +253,7 @@ export async function labDown(options: LabOptions = {}): Promise<void> {
     if (state) {
       log(`stopping lab "${instance}"`)
       await Promise.all(state.nodes.map(stopNode))
-      await Promise.all([state.services.dns, state.services.acme, state.services.s3].map((record) => stopProcess(record)))
+      await Promise.all([state.services.dns, state.services.acme, state.services.s3, state.services.git].map((record) => stopProcess(record)))
       for (const node of state.nodes) {
         // The veth first: deleting it removes both ends at once, while a deleted netns frees its end asynchronously.
         await deleteLink(node.veth)

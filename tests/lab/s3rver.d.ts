@@ -7,11 +7,23 @@ declare module 's3rver' {
     silent?: boolean
     configureBuckets?: { name: string; configs: string[] }[]
   }
-  export default class S3rver {
+  interface MiddlewareContext {
+    req: import('node:http').IncomingMessage
+    status: number
+    type: string
+    body: unknown
+  }
+  namespace S3rver {
+    type Middleware = (ctx: MiddlewareContext, next: () => Promise<void>) => Promise<void> | void
+  }
+  class S3rver {
     constructor(options: S3rverOptions)
+    /** Koa's middleware stack (S3rver extends Koa); composed when the server starts listening. */
+    middleware: S3rver.Middleware[]
     run(): Promise<{ address: string; port: number }>
     close(): Promise<void>
   }
+  export default S3rver
 }
 
 declare module 's3rver/lib/models/account.js' {

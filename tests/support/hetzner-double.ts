@@ -1,4 +1,5 @@
 // Local HTTP double of the Hetzner Cloud API v1 (ssh_keys, servers, actions) with its documented shapes and error bodies.
+// With `machines` it stands behind real machines (lab nodes, tests/support/hetzner-lab.ts): a created server boots one.
 import http from 'node:http'
 import crypto from 'node:crypto'
 import type { AddressInfo } from 'node:net'
@@ -11,6 +12,16 @@ export interface DoubleServer {
 }
 export interface DoubleAction { id: number; command: string; status: 'running' | 'success' | 'error'; progress: number; started: string; finished: string | null; error: { code: string; message: string } | null; resources: { id: number; type: string }[] }
 
+/** What boots behind a created server: a lab node in the e2e suite. */
+export interface ServerMachines {
+  /**
+   * Boots a machine named `name` whose root accepts exactly `publicKeys` (what cloud-init does with the server's ssh_keys);
+   * calls `onStarting(ip)` once it has an address and is booting; resolves when its sshd answers.
+   */
+  start(name: string, publicKeys: string[], onStarting: (ip: string) => void): Promise<void>
+  stop(name: string): Promise<void>
+}
+
 export interface HetznerDoubleOptions {
   token?: string
   /** Public IPv4 of created servers. */
@@ -19,9 +30,11 @@ export interface HetznerDoubleOptions {
   actionPollsUntilDone?: number
   /** How the create_server action ends. */
   actionOutcome?: 'success' | 'error'
+  /** Real machines behind the servers; without them a created server is `running` at `serverIp` once its action succeeds. */
+  machines?: ServerMachines | null
 }
 
-interface InjectedFault { method: string; path: RegExp; status: number; code: string; message: string; times: number }
+interface InjectedFault { method: string; path: RegExp; status: number; code: string; message: string; times: number; retryAfter: number }
 
 export interface HetznerDouble {
   url: string
@@ -31,10 +44,16 @@ export interface HetznerDouble {
   actions: DoubleAction[]
   requests: { method: string; path: string; body: unknown }[]
   options: Required<HetznerDoubleOptions>
+  /** Every status a server went through, in order (initializing → starting → running with machines). */
+  statusLog: { server_id: number; name: string; status: DoubleServer['status']; at: number }[]
   /** Runs before a matching request is handled (e.g. a concurrent registration between list and create). */
   before(method: string, path: RegExp, fn: () => void): void
-  /** The next `times` matching requests answer with this error body. */
-  fail(method: string, path: RegExp, status: number, code: string, message?: string, times?: number): void
+  /** The next `times` matching requests answer with this error body (a 429 carries Retry-After: `retryAfter` seconds). */
+  fail(method: string, path: RegExp, status: number, code: string, message?: string, times?: number, retryAfter?: number): void
+  /** The next matching request is carried out but its answer is held back `ms` (a response lost in a slow network). */
+  delay(method: string, path: RegExp, ms: number): void
+  /** Settles once the machines of every created server finished booting (or failed to). */
+  machinesSettled(): Promise<void>
   addServer(fields: Partial<DoubleServer> & { name: string }): DoubleServer
   close(): Promise<void>
 }
@@ -46,9 +65,11 @@ export function md5Fingerprint(publicKey: string): string {
 }
 
 export async function startHetznerDouble(options: HetznerDoubleOptions = {}): Promise<HetznerDouble> {
-  const opts: Required<HetznerDoubleOptions> = { token: 'test-hetzner-token', serverIp: '203.0.113.50', actionPollsUntilDone: 2, actionOutcome: 'success', ...options }
-  const state = { sshKeys: [] as DoubleSshKey[], servers: [] as DoubleServer[], actions: [] as DoubleAction[], requests: [] as HetznerDouble['requests'] }
+  const opts: Required<HetznerDoubleOptions> = { token: 'test-hetzner-token', serverIp: '203.0.113.50', actionPollsUntilDone: 2, actionOutcome: 'success', machines: null, ...options }
+  const state = { sshKeys: [] as DoubleSshKey[], servers: [] as DoubleServer[], actions: [] as DoubleAction[], requests: [] as HetznerDouble['requests'], statusLog: [] as HetznerDouble['statusLog'] }
   const faults: InjectedFault[] = []
+  const delays: { method: string; path: RegExp; ms: number }[] = []
+  const boots = new Map<number, Promise<void>>()
   const hooks: { method: string; path: RegExp; fn: () => void }[] = []
   const polls = new Map<number, number>()
   let nextId = 1000
@@ -64,16 +85,31 @@ export async function startHetznerDouble(options: HetznerDoubleOptions = {}): Pr
       let body: Record<string, unknown> = {}
       try { body = raw ? JSON.parse(raw) as Record<string, unknown> : {} } catch { /* answered below */ }
       state.requests.push({ method, path: `${url.pathname}${url.search}`, body })
-      const send = (status: number, payload: unknown) => {
-        res.writeHead(status, { 'content-type': 'application/json' })
-        res.end(JSON.stringify(payload))
+      const held = delays.findIndex((d) => d.method === method && d.path.test(url.pathname))
+      const holdMs = held >= 0 ? delays.splice(held, 1)[0].ms : 0
+      const send = (status: number, payload: unknown, headers: Record<string, string> = {}) => {
+        const answer = () => {
+          if (res.destroyed) return
+          res.writeHead(status, { 'content-type': 'application/json', ...headers })
+          res.end(JSON.stringify(payload))
+        }
+        if (holdMs > 0) setTimeout(answer, holdMs).unref()
+        else answer()
       }
-      const error = (status: number, code: string, message: string, details: Record<string, unknown> = {}) => send(status, { error: { code, message, details } })
+      const error = (status: number, code: string, message: string, details: Record<string, unknown> = {}, headers: Record<string, string> = {}) =>
+        send(status, { error: { code, message, details } }, headers)
 
       for (const hook of hooks.splice(0).filter((h) => { const hit = h.method === method && h.path.test(url.pathname); if (!hit) hooks.push(h); return hit })) hook.fn()
       if (req.headers.authorization !== `Bearer ${opts.token}`) return error(401, 'unauthorized', 'unable to authenticate')
       const fault = faults.find((f) => f.method === method && f.path.test(url.pathname) && f.times > 0)
-      if (fault) { fault.times--; return error(fault.status, fault.code, fault.message) }
+      if (fault) {
+        fault.times--
+        // Hetzner's rate limit headers; Retry-After as HTTP defines it for 429.
+        const limit: Record<string, string> = fault.status === 429
+          ? { 'retry-after': String(fault.retryAfter), 'ratelimit-limit': '3600', 'ratelimit-remaining': '0', 'ratelimit-reset': String(Math.floor(Date.now() / 1000) + fault.retryAfter) }
+          : {}
+        return error(fault.status, fault.code, fault.message, {}, limit)
+      }
 
       if (method === 'GET' && url.pathname === '/ssh_keys') {
         const fp = url.searchParams.get('fingerprint')
@@ -100,10 +136,32 @@ export async function startHetznerDouble(options: HetznerDoubleOptions = {}): Pr
         if (keys.some((k) => !state.sshKeys.some((s) => s.id === k || s.name === k))) return error(400, 'invalid_input', 'ssh key not found')
         if (state.servers.some((s) => s.name === body.name)) return error(409, 'uniqueness_error', 'server name is already used')
         const created = addServer({ name: String(body.name), labels: (body.labels as Record<string, string>) ?? {}, status: 'initializing',
-          server_type: { name: String(body.server_type) }, datacenter: { location: { name: String(body.location ?? 'fsn1') } }, image: { name: String(body.image) } })
+          server_type: { name: String(body.server_type) }, datacenter: { location: { name: String(body.location ?? 'fsn1') } }, image: { name: String(body.image) },
+          // A machine's address exists once it boots (Hetzner knows it at creation; the lab allocates it at start).
+          ...(opts.machines ? { public_net: { ipv4: null, ipv6: null } } : {}) })
         const action: DoubleAction = { id: nextId++, command: 'create_server', status: 'running', progress: 0, started: now(), finished: null, error: null, resources: [{ id: created.id, type: 'server' }] }
         state.actions.push(action)
-        return send(201, { server: created, action, next_actions: [], root_password: null })
+        if (opts.machines && opts.actionOutcome === 'success') {
+          const publicKeys = keys.map((k) => state.sshKeys.find((s) => s.id === k || s.name === k)!.public_key)
+          boots.set(created.id, boot(opts.machines, created, action, publicKeys))
+        }
+        send(201, { server: created, action, next_actions: [], root_password: null })
+        return
+      }
+      const deleteMatch = /^\/servers\/(\d+)$/.exec(url.pathname)
+      if (method === 'DELETE' && deleteMatch) {
+        const index = state.servers.findIndex((s) => s.id === Number(deleteMatch[1]))
+        if (index < 0) return error(404, 'not_found', 'server not found')
+        const [gone] = state.servers.splice(index, 1)
+        const action: DoubleAction = { id: nextId++, command: 'delete_server', status: 'running', progress: 0, started: now(), finished: null, error: null, resources: [{ id: gone.id, type: 'server' }] }
+        state.actions.push(action)
+        const stopped = (boots.get(gone.id) ?? Promise.resolve()).then(() => opts.machines?.stop(gone.name))
+        boots.delete(gone.id)
+        stopped.then(
+          () => Object.assign(action, { status: 'success', progress: 100, finished: now() }),
+          (err: unknown) => Object.assign(action, { status: 'error', finished: now(), error: { code: 'server_delete_failed', message: String(err) } }),
+        )
+        return send(200, { action })
       }
       const serverMatch = /^\/servers\/(\d+)$/.exec(url.pathname)
       if (method === 'GET' && serverMatch) {
@@ -116,19 +174,42 @@ export async function startHetznerDouble(options: HetznerDoubleOptions = {}): Pr
         if (!action) return error(404, 'not_found', 'action not found')
         const seen = (polls.get(action.id) ?? 0) + 1
         polls.set(action.id, seen)
-        if (action.status === 'running' && seen > opts.actionPollsUntilDone) {
+        // With machines, create_server finishes when the machine does (boot below), not after a number of polls.
+        const booting = opts.machines && action.command === 'create_server' && opts.actionOutcome === 'success'
+        if (action.status === 'running' && seen > opts.actionPollsUntilDone && !booting) {
           action.status = opts.actionOutcome
           action.progress = 100
           action.finished = now()
           if (opts.actionOutcome === 'error') action.error = { code: 'server_create_failed', message: 'could not create the server' }
           const target = state.servers.find((s) => action.resources.some((r) => r.id === s.id))
-          if (target && opts.actionOutcome === 'success') target.status = 'running'
+          if (target && opts.actionOutcome === 'success') setStatus(target, 'running')
         }
         return send(200, { action })
       }
       return error(404, 'not_found', `no route ${method} ${url.pathname}`)
     })
   })
+
+  function setStatus(target: DoubleServer, status: DoubleServer['status']): void {
+    target.status = status
+    state.statusLog.push({ server_id: target.id, name: target.name, status, at: Date.now() })
+  }
+
+  /** initializing (disk and keys prepared) → starting (booting with its address) → running (sshd answers). */
+  async function boot(machines: ServerMachines, target: DoubleServer, action: DoubleAction, publicKeys: string[]): Promise<void> {
+    try {
+      await machines.start(target.name, publicKeys, (ip) => {
+        target.public_net = { ipv4: { ip, blocked: false, dns_ptr: `static.${ip.split('.').reverse().join('.')}.clients.your-server.de` }, ipv6: null }
+        setStatus(target, 'starting')
+        action.progress = 50
+      })
+      setStatus(target, 'running')
+      Object.assign(action, { status: 'success', progress: 100, finished: now() })
+    } catch (err) {
+      setStatus(target, 'off')
+      Object.assign(action, { status: 'error', finished: now(), error: { code: 'server_create_failed', message: `the machine did not boot: ${err instanceof Error ? err.message : String(err)}` } })
+    }
+  }
 
   function addServer(fields: Partial<DoubleServer> & { name: string }): DoubleServer {
     const created: DoubleServer = {
@@ -137,6 +218,7 @@ export async function startHetznerDouble(options: HetznerDoubleOptions = {}): Pr
       ...fields,
     }
     state.servers.push(created)
+    state.statusLog.push({ server_id: created.id, name: created.name, status: created.status, at: Date.now() })
     return created
   }
 
@@ -148,8 +230,15 @@ export async function startHetznerDouble(options: HetznerDoubleOptions = {}): Pr
     ...state,
     options: opts,
     before(method, path, fn) { hooks.push({ method, path, fn }) },
-    fail(method, path, status, code, message = code, times = 1) { faults.push({ method, path, status, code, message, times }) },
+    fail(method, path, status, code, message = code, times = 1, retryAfter = 30) { faults.push({ method, path, status, code, message, times, retryAfter }) },
+    delay(method, path, ms) { delays.push({ method, path, ms }) },
+    machinesSettled: async () => { await Promise.all(boots.values()) },
     addServer,
-    close: () => new Promise<void>((resolve) => { server.closeAllConnections(); server.close(() => resolve()) }),
+    async close() {
+      // Servers left behind would be machines left running: stop them as if the project were deleted.
+      const left = state.servers.filter((s) => boots.has(s.id))
+      await Promise.all(left.map(async (s) => { await boots.get(s.id); await opts.machines?.stop(s.name).catch(() => undefined) }))
+      await new Promise<void>((resolve) => { server.closeAllConnections(); server.close(() => resolve()) })
+    },
   }
 }

@@ -19,7 +19,7 @@ describe('migration 0004_job_type_checked_in_code', () => {
     fs.mkdirSync(before)
     for (const name of fs.readdirSync(MIGRATIONS_DIR).filter((n) => n < '0004')) fs.copyFileSync(path.join(MIGRATIONS_DIR, name), path.join(before, name))
     const db = openDatabase(`file:${path.join(tmp, 'db.sqlite')}`)
-    expect(await migrate(db, before)).toEqual(['0001_initial_schema.sql', '0002_job_claim_indexes.sql'])
+    expect(await migrate(db, before)).toEqual(fs.readdirSync(before).sort())
     const at = new Date().toISOString()
     await db.batch([
       { sql: "INSERT INTO users (id, email, display_name, role, password_hash, is_active, created_at, updated_at) VALUES ('u1', 'a@b.c', 'A', 'admin', 'x', 1, ?, ?)", args: [at, at] },

@@ -24,13 +24,13 @@ export default defineJobType({
       ...acmeVars(config), wp_core_url: config.wpCoreUrl, control_plane_public_key: await ctx.secrets.get(PUBLIC_KEY_SECRET),
     }
   },
-  async beforePlaybook(job, ctx, deadline) {
-    return payloadOf(job).mode === 'acquire' ? acquire(job, ctx, deadline) : null
+  async beforePlaybook(job, ctx, deadline, addSecret) {
+    return payloadOf(job).mode === 'acquire' ? acquire(job, ctx, deadline, addSecret) : null
   },
 })
 
 /** Provider acquisition (order the server, wait for it, record its address) within the job budget; an outcome only on failure. */
-async function acquire(job: JobRow, ctx: RunnerContext, deadline: number): Promise<JobOutcome | null> {
+async function acquire(job: JobRow, ctx: RunnerContext, deadline: number, addSecret: (value: string) => void): Promise<JobOutcome | null> {
   const { services, signal, log, ansible } = ctx
   const node = await readNode(services.db, job.node_id)
   if (!node) return failure('INTERNAL_ERROR', `node ${job.node_id} does not exist`)
@@ -38,6 +38,7 @@ async function acquire(job: JobRow, ctx: RunnerContext, deadline: number): Promi
   const tokenRef = settings.get('hetzner_api_token')
   const token = tokenRef?.startsWith('secret:') ? await services.secrets.get(tokenRef.slice('secret:'.length)) : null
   if (!token) return failure('PROVIDER_NOT_CONFIGURED', 'hetzner_api_token is not set')
+  addSecret(token)
   const publicKey = await services.secrets.get(PUBLIC_KEY_SECRET)
   if (!publicKey) return failure('INTERNAL_ERROR', 'The control-plane SSH public key is missing from the secrets store')
   const payload = payloadOf(job)

@@ -268,19 +268,33 @@ final class PlObject
     }
 }
 
-function pl_search_replace(mysqli $db, string $prefix, string $from, string $to, array $skip): array
+function pl_search_replace(mysqli $db, string $prefix, string $from, string $to, array $skip, ?array $only = null): array
 {
-    // The JSON-escaped form ("https:\/\/example.com") appears in block markup and JSON options.
+    // The JSON-escaped form ("https:\/\/example.com") appears in block markup and JSON options; the URL-encoded
+    // form ("https%3A%2F%2Fexample.com") in share links and redirect parameters.
     $pairs = [$from => $to];
     $jsonFrom = str_replace('/', '\\/', $from);
     if ($jsonFrom !== $from) {
         $pairs[$jsonFrom] = str_replace('/', '\\/', $to);
+    }
+    $encodedFrom = rawurlencode($from);
+    if ($encodedFrom !== $from) {
+        $pairs[$encodedFrom] = rawurlencode($to);
+        // Lower-case escapes (https%3a%2f%2f) are just as valid and some encoders write them.
+        $pairs[strtolower($encodedFrom)] = rawurlencode($to);
     }
     $replacer = new PlReplacer($pairs);
     $tables = [];
     $result = $db->query("SHOW FULL TABLES WHERE Table_type = 'BASE TABLE'");
     while ($row = $result->fetch_row()) {
         $table = $row[0];
+        // --only-tables names full table names (promotion's shadow tables); otherwise every table with the prefix.
+        if ($only !== null) {
+            if (in_array($table, $only, true)) {
+                $tables[] = $table;
+            }
+            continue;
+        }
         if (strncmp($table, $prefix, strlen($prefix)) !== 0) {
             continue;
         }
@@ -361,7 +375,8 @@ if ($pl_command === 'search-replace') {
     }
     $db = pl_db_connect($pl_config);
     $skip = array_values(array_filter(array_map('trim', explode(',', $pl_args['skip-tables'] ?? ''))));
-    pl_ok(pl_search_replace($db, (string) $pl_config['table_prefix'], $pl_args['from'], $pl_args['to'], $skip));
+    $only = isset($pl_args['only-tables']) ? array_values(array_filter(array_map('trim', explode(',', $pl_args['only-tables'])))) : null;
+    pl_ok(pl_search_replace($db, (string) $pl_config['table_prefix'], $pl_args['from'], $pl_args['to'], $skip, $only));
 }
 
 // ---- commands that load WordPress (at global scope: WordPress relies on globals) -------------
