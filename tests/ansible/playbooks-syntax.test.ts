@@ -11,8 +11,7 @@ import { JOB_TYPES, jobTypeOf } from '../../runtime/jobs/registry.js'
 
 /** Job types whose playbook is not written yet. */
 const PENDING: readonly string[] = [
-  'site_import', 'env_deploy', 'env_update', 'env_restore', 'env_promote', 'backup_create', 'backup_cleanup',
-  'domain_add', 'domain_remove', 'drift_check', 'health_check', 'release_rollback',
+  'site_import', 'env_update', 'env_restore', 'env_promote', 'backup_create', 'backup_cleanup', 'domain_add', 'domain_remove',
 ]
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..')
