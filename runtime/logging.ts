@@ -1,4 +1,5 @@
-// pino logger with the redaction paths of spec/security.md, so no password, token or secret reaches a log line.
+// pino logger with redaction paths (docs/architecture.md "Security rules the code enforces"), so no password, token or
+// secret reaches a log line.
 import pino, { type Logger, type DestinationStream } from 'pino'
 
 export const REDACT_PATHS = [

@@ -1,4 +1,4 @@
-// Renders inventory.ini for one attempt: the single host `node` of group `target` from the nodes row (spec/ansible.md).
+// Renders inventory.ini for one attempt: the single host `node` of group `target` from the nodes row (ansible/README.md).
 import { hasTemplateSyntax } from '../contracts/validation.js'
 import type { NodeContext } from '../store/job-context.js'
 

@@ -1,4 +1,4 @@
-// Admin bootstrap, login, logout and session validation (spec/security.md).
+// Admin bootstrap, login, logout and session validation (docs/architecture.md "Security rules the code enforces").
 import crypto from 'node:crypto'
 import type { Db } from '../store/db.js'
 import { inTransaction } from '../store/db.js'

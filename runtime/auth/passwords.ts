@@ -1,4 +1,4 @@
-// scrypt password hashes in the form scrypt$17$8$1$<salt>$<hash> (spec/security.md), verified in constant time.
+// scrypt password hashes in the form scrypt$17$8$1$<salt>$<hash> (docs/architecture.md "Security rules the code enforces"), verified in constant time.
 import crypto from 'node:crypto'
 import { promisify } from 'node:util'
 

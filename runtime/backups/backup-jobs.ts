@@ -36,7 +36,7 @@ export interface PreOperationBackup {
 }
 
 /**
- * Pre-operation backup of spec/jobs.md: reuse a usable full backup of the environment completed within the gate
+ * Pre-operation backup (docs/architecture.md "Follow-ups, pre-operation backups, promotion gates"): reuse a usable full backup of the environment completed within the gate
  * window, else insert a pending full backup and its backup_create job (before the dependent job).
  */
 export async function ensurePreOperationBackup(tx: Executor, input: {

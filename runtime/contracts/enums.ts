@@ -1,4 +1,4 @@
-// Enum values of spec/data-model.md, defined once and used by the store, the job registry and the API schemas.
+// Enum values of the data model, defined once and used by the store and the API schemas (job types come from runtime/jobs/registry.ts).
 export const SITE_STATUSES = ['active', 'cloning', 'deploying', 'restoring', 'failed'] as const
 export const ENVIRONMENT_TYPES = ['production', 'staging', 'clone'] as const
 export const NODE_STATUSES = ['active', 'provisioning', 'unreachable', 'decommissioned'] as const
@@ -11,7 +11,7 @@ export const JOB_STATUSES = ['queued', 'running', 'succeeded', 'failed', 'cancel
 export const PROMOTION_PRESETS = ['content-protect', 'commerce-protect'] as const
 export const DRIFT_STATUSES = ['unknown', 'clean', 'drifted'] as const
 export const UPDATE_SCOPES = ['core', 'plugins', 'themes', 'all'] as const
-/** Backup storage is configured when these four settings are all set (data-model.md). */
+/** Backup storage is configured when these four settings are all set. */
 export const BACKUP_STORAGE_KEYS = ['backup_s3_endpoint', 'backup_s3_bucket', 'backup_s3_access_key_id', 'backup_s3_secret_access_key'] as const
 export const DNS01_PROVIDERS = ['cloudflare', 'digitalocean', 'route53', 'rfc2136'] as const
 

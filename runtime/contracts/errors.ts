@@ -1,4 +1,4 @@
-// The API error registry (spec/api.md): one ApiError type, the code → HTTP status table, and OpenAPI error responses.
+// The API error registry: one ApiError type, the code → HTTP status table, and OpenAPI error responses.
 import { z } from '@hono/zod-openapi'
 
 export const API_ERRORS = {

@@ -1,4 +1,4 @@
-// Zod schemas of every API request and resource, named for the generated OpenAPI contract (spec/api.md).
+// Zod schemas of every API request and resource, named for the generated OpenAPI contract (contracts/openapi.json).
 import { z } from '@hono/zod-openapi'
 import * as E from './enums.js'
 import { JOB_TYPES } from '../jobs/registry.js'

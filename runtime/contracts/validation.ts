@@ -1,4 +1,4 @@
-// Input rules of spec/security.md as pure predicates, shared by the zod schemas, settings validation and the runner.
+// Input rules (docs/architecture.md "Security rules the code enforces") as pure predicates, shared by the zod schemas, settings validation and the runner.
 
 export const SLUG_RE = /^[a-z0-9](?:[a-z0-9-]{0,38}[a-z0-9])?$/
 export const NODE_NAME_RE = /^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/

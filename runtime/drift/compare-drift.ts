@@ -1,4 +1,4 @@
-// Drift = a change in production, since the clone, to what a promotion would overwrite (spec/ansible.md "Drift and promotion",
+// Drift = a change in production, since the clone, to what a promotion would overwrite (ansible/README.md,
 // amended 2026-11-29). Compares a drift check's checksums with the environment's baseline; pure, so the engine only stores the answer.
 import type { ProtectedSet } from './presets.js'
 

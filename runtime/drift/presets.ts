@@ -1,4 +1,4 @@
-// Promotion presets (spec/ansible.md "Drift and promotion"): what a promotion leaves as production's. Table names are unprefixed.
+// Promotion presets (ansible/README.md): what a promotion leaves as production's. Table names are unprefixed.
 import type { PromotionPreset } from '../contracts/enums.js'
 
 const CONTENT_TABLES = ['posts', 'postmeta', 'terms', 'term_taxonomy', 'term_relationships', 'comments', 'commentmeta'] as const

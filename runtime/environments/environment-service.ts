@@ -1,4 +1,4 @@
-// Environments: list/get, clone creation (env_create), the async operations of spec/api.md, and reset.
+// Environments: list/get, clone creation (env_create), the async operations of the API (contracts/openapi.json), and reset.
 import type { Db, Tx } from '../store/db.js'
 import { inTransaction } from '../store/db.js'
 import {
@@ -220,7 +220,7 @@ export class EnvironmentService {
     }, async ({ env }) => ({ job_type: 'cache_purge', payload: {}, resource: { type: 'environment', id: env.id } }))
   }
 
-  /** Reset rules of spec/state-machines.md for one environment; its site is left as it is. */
+  /** Reset of one failed environment (docs/architecture.md "Reset"); its site is left as it is. */
   async reset(envId: string, actor: Actor): Promise<{ success: true; status: 'active' }> {
     await inTransaction(this.db, async (tx) => {
       const env = await loadEnvironment(tx, envId)
@@ -245,7 +245,7 @@ export class EnvironmentService {
 
   /**
    * Common frame of an environment operation, in one transaction: 404s (path, then body ids), request checks, an
-   * already accepted equivalent job, then the state checks of spec/api.md in order — environment active, site not
+   * already accepted equivalent job, then the state checks (docs/decisions.md "Order of checks") in order — environment active, site not
    * failed (operations that move site status), node active — then the operation's own checks and its job with the
    * `accepted` audit row. Wakes the scheduler after the commit.
    */

@@ -1,4 +1,4 @@
-// Magic login (spec/security.md): a one-time WordPress admin link from a synchronous node query; every call is audited.
+// Magic login (docs/architecture.md "Security rules the code enforces"): a one-time WordPress admin link from a synchronous node query; every call is audited.
 import fs from 'node:fs'
 import path from 'node:path'
 import type { Db } from '../store/db.js'

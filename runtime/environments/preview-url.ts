@@ -1,4 +1,4 @@
-// Environment ids with a unique uuid8, and the preview URL formula of spec/ansible.md.
+// Environment ids with a unique uuid8, and the preview URL formula.
 import crypto from 'node:crypto'
 import type { Executor } from '../store/db.js'
 import { uuid8Taken } from '../store/environments.js'

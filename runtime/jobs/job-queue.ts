@@ -111,7 +111,7 @@ export class JobQueue {
   }
 
   /**
-   * Admin cancel (spec/state-machines.md "Cancel rules"): the job becomes cancelled with JOB_CANCELLED and the failure
+   * Admin cancel (docs/architecture.md "Cancel"): the job becomes cancelled with JOB_CANCELLED and the failure
    * effects of the resources it moved or that were created for it, plus the job_cancel audit row, in one batch.
    */
   async cancel(jobId: string, userId: string): Promise<{ outcome: 'cancelled'; wasRunning: boolean } | { outcome: 'not_found' } | { outcome: 'not_cancellable'; status: string }> {

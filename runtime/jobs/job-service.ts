@@ -7,7 +7,7 @@ import { mapPage, pageRequest, type Page } from '../store/pagination.js'
 import { enqueueBackupCleanupIfDue, enqueueDriftChecksIfDue, getJobRow, listJobRows, type JobFilters, type JobRow } from '../store/jobs.js'
 import type { JobQueue } from './job-queue.js'
 
-/** The Job resource of spec/api.md (payload and requester are not exposed). */
+/** The Job resource of the API (contracts/openapi.json `Job`; payload and requester are not exposed). */
 export interface JobView {
   id: string; job_type: string; status: string; site_id: string | null; environment_id: string | null; node_id: string | null
   parent_job_id: string | null; attempt_count: number; max_attempts: number; run_after: string | null; locked_at: string | null

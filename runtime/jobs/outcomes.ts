@@ -1,8 +1,9 @@
-// Job error codes as data: the ansible-playbook exit-code table, PRESSLUFT_ERROR markers, retry classes and backoff (spec/jobs.md).
+// Job error codes as data: the ansible-playbook exit-code table, PRESSLUFT_ERROR markers, retry classes and backoff
+// (docs/architecture.md "Outcomes, retries and error codes").
 
 export type ErrorClass = 'retryable' | 'precondition' | 'non_retryable'
 
-/** Every job error code of spec/api.md with its class from spec/jobs.md. */
+/** Every job error code the API can report, with its class: retryable, precondition (nothing changed on the node) or not. */
 export const JOB_ERROR_CLASSES = {
   ANSIBLE_PLAY_ERROR: 'retryable',
   ANSIBLE_HOST_FAILED: 'retryable',
@@ -60,7 +61,7 @@ export interface PlaybookExit {
   output: string
 }
 
-/** The exit-code table of spec/jobs.md; a PRESSLUFT_ERROR marker replaces it on any non-zero exit. */
+/** The exit-code table; a PRESSLUFT_ERROR marker replaces it on any non-zero exit. */
 export function classifyPlaybookExit(exit: PlaybookExit): JobErrorCode | null {
   if (exit.timedOut) return 'ANSIBLE_TIMEOUT'
   if (exit.exitCode === 0) return null

@@ -62,7 +62,7 @@ export class NodeService {
       }
 
       const fields: ConnectionFields = acquire
-        // Until acquisition completes an acquired node's SSH target is its name (spec/data-model.md).
+        // Until acquisition completes an acquired node's SSH target is its name (the address comes from the provider).
         ? existing ?? { hostname: input.name, public_ip: null, ssh_port: 22, ssh_user: 'root', is_local: 0 }
         : { hostname: input.hostname, public_ip: input.public_ip, ssh_port: input.ssh_port ?? 22, ssh_user: input.ssh_user ?? 'root', is_local: isLocalHostname(input.hostname) ? 1 : 0 }
       if (fields.is_local === 1) {

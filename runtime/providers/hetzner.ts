@@ -1,4 +1,4 @@
-// Hetzner Cloud API v1 acquisition for node_provision mode acquire (spec/jobs.md "Provider acquisition"), step by step.
+// Hetzner Cloud API v1 acquisition for node_provision mode acquire (docs/architecture.md "Provider acquisition"), step by step.
 import crypto from 'node:crypto'
 import net from 'node:net'
 import type { Db } from '../store/db.js'

@@ -44,7 +44,7 @@ export function requireNodeActive(node: NodeRow): void {
   if (node.status !== 'active') throw new ApiError('node_not_active', 'Node must be active for this operation', { node_id: node.id, status: node.status })
 }
 
-/** Preview URLs embed the node's public IPv4, which every active node has (spec/data-model.md). */
+/** Preview URLs embed the node's public IPv4, which every active node has (runtime/environments/preview-url.ts). */
 export function publicIpOf(node: NodeRow): string {
   if (!node.public_ip) throw new ApiError('node_not_active', 'Node has no public IP yet', { node_id: node.id, status: node.status })
   return node.public_ip

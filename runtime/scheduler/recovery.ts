@@ -1,4 +1,4 @@
-// Crash recovery (spec/jobs.md): stale running jobs get WORKER_LOST (requeue or fail), leftover playbooks and run dirs go.
+// Crash recovery (docs/architecture.md "Crash recovery"): stale running jobs get WORKER_LOST (requeue or fail), leftover playbooks and run dirs go.
 import os from 'node:os'
 import type { Logger } from '../logging.js'
 import type { Services } from '../services.js'

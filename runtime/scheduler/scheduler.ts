@@ -15,7 +15,7 @@ export interface SchedulerOptions {
   runner: JobRunner
   schedules: ScheduledFunction[]
   ansible?: AnsibleOptions
-  /** `<os.hostname()>:<pid>` by default (spec/jobs.md "Worker identity"). */
+  /** `<os.hostname()>:<pid>` by default (docs/architecture.md "Queueing and claiming"). */
   workerId?: string
   maxConcurrentJobs?: number
   pollIntervalMs?: number

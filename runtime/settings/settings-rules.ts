@@ -1,4 +1,4 @@
-// The settings keys of spec/data-model.md, their defaults, and the value and cross-field rules applied to the merged result.
+// The settings keys, their defaults, and the value and cross-field rules applied to the merged result.
 import { DNS01_PROVIDERS, BACKUP_STORAGE_KEYS } from '../contracts/enums.js'
 import { hasControlCharacters, hasTemplateSyntax, isHostname, isSafeHttpUrl } from '../contracts/validation.js'
 

@@ -106,7 +106,7 @@ export class SiteService {
     return { job_id: jobId }
   }
 
-  /** Reset rules of spec/state-machines.md: failed → active once nothing is in flight and production has a release. */
+  /** Reset: failed → active once nothing is in flight and production has a release (docs/architecture.md "Reset"). */
   async reset(siteId: string, actor: Actor): Promise<{ success: true; status: 'active' }> {
     await inTransaction(this.db, async (tx) => {
       const site = await loadSite(tx, siteId)

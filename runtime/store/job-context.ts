@@ -90,7 +90,7 @@ export async function readExpiredBackups(ex: Executor, now: string): Promise<{ i
     ORDER BY b.retention_until, b.id LIMIT 500`, [now])
 }
 
-// ---- provider acquisition writes (each its own transaction, spec/jobs.md "Provider acquisition") ----
+// ---- provider acquisition writes (each its own transaction, docs/architecture.md "Provider acquisition") ----
 
 export async function recordProviderServer(ex: Executor, nodeId: string, serverId: string, at: string): Promise<void> {
   await run(ex, `UPDATE nodes SET provider_server_id = ?, state_version = state_version + 1, updated_at = ?

@@ -31,7 +31,7 @@ export interface JobRow {
 }
 
 /**
- * Eligibility rules 1-4 of spec/jobs.md "Queueing and claiming" for the job aliased `j` (rule 5, the runner limit,
+ * Eligibility rules 1-4 of docs/architecture.md "Queueing and claiming" for the job aliased `j` (rule 5, the runner limit,
  * is the engine's). `busy` lists the sites and nodes of runners this process still has, e.g. a cancelled job whose
  * playbook is being stopped: its row is terminal, but its process still touches the node.
  */
@@ -159,7 +159,7 @@ export async function listJobRows(ex: Executor, filters: JobFilters, page: PageR
 }
 
 /**
- * Stale running jobs (spec/jobs.md "Crash recovery"): at start-up those locked by this host under another pid;
+ * Stale running jobs (docs/architecture.md "Crash recovery"): at start-up those locked by this host under another pid;
  * always those whose lock is older than job timeout + 5 min.
  */
 export async function findStaleJobs(ex: Executor, input: { hostPrefix: string; workerId: string; startup: boolean; lockedBefore: string }): Promise<JobRow[]> {
@@ -173,7 +173,7 @@ export async function runningJobIds(ex: Executor): Promise<Set<string>> {
   return new Set(rows.map((r) => r.id))
 }
 
-// ---- recurring enqueues (spec/jobs.md "Recurring schedule") ----
+// ---- recurring enqueues (docs/architecture.md "Recurring schedule") ----
 
 
 /**
