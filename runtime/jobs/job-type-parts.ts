@@ -22,6 +22,20 @@ export const fail = (resource: ResourceRef, always = false): FailureChange => ({
 /** Preconditions of jobs that move site status. */
 export const SITE_MOVING = ['node_active', 'site_usable'] as const
 
+/**
+ * Declarations of the jobs that change what an existing environment serves (import, deploy, update, restore, promote):
+ * site and environment move to `state` at start, fail on a final failure, and success hands over to a health_check.
+ */
+export function releaseChain(state: 'deploying' | 'restoring') {
+  return {
+    scope: 'site' as const,
+    start: [move('site', state), move('environment', state)],
+    retry: [], success: [],
+    failure: [fail('environment'), fail('site')],
+    followUps: ['health_check'],
+  }
+}
+
 /** Result of drift-checksumming playbooks (env-create.yml, drift-check.yml). */
 export const checksumsResult = z.object({
   db_checksums: z.record(z.string(), z.object({ rows: z.number().int().nonnegative(), checksum: z.union([z.string(), z.number(), z.null()]) })),

@@ -3,7 +3,6 @@ import { createTestControlPlane, type TestControlPlane } from '../support/contro
 import {
   insertActiveNode, createActiveSite, configureBackupStorage, expectError, row, auditsFor, jobsOfType, type SeededSite,
 } from '../support/seed.js'
-import { JobQueue } from '../../runtime/jobs/job-queue.js'
 
 describe('jobs API (list, get, cancel)', () => {
   let cp: TestControlPlane
@@ -87,7 +86,7 @@ describe('jobs API (list, get, cancel)', () => {
 
     const second = await (await cp.request('POST', `/api/environments/${site.productionId}/deploy`, deploy)).json()
     // As after a retryable failure of attempt 1: the start transition ran, the job waits for its backoff.
-    const queue = new JobQueue(cp.services.db, cp.config, cp.services.logger)
+    const queue = cp.services.jobQueue
     const claimed = await queue.claimNext('test-host:1', { nodes: [], sites: [] })
     expect(claimed).toMatchObject({ outcome: 'running', job: { id: second.job_id } })
     if (claimed.outcome !== 'running') throw new Error('not claimed')
@@ -106,7 +105,7 @@ describe('jobs API (list, get, cancel)', () => {
     const backupId = JSON.parse(backupJob.payload_json).backup_id as string
     expect((await cp.request('POST', `/api/jobs/${backupJob.id}/cancel`)).status).toBe(200)
     expect(await status('backups', backupId)).toBe('failed')
-    const queue = new JobQueue(cp.services.db, cp.config, cp.services.logger)
+    const queue = cp.services.jobQueue
     expect(await queue.claimNext('test-host:1', { nodes: [], sites: [] })).toMatchObject({
       outcome: 'precondition_failed', job: { id: update.job_id, status: 'failed', error_code: 'PRE_OPERATION_BACKUP_FAILED' },
     })

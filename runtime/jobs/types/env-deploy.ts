@@ -1,16 +1,13 @@
 // env_deploy: deploys a git ref or an uploaded artifact (https:// or s3://) as a new release of an environment.
 import { defineJobType } from '../job-type.js'
-import { fail, move, releaseWithHealthCheck, SITE_MOVING } from '../job-type-parts.js'
+import { releaseChain, releaseWithHealthCheck, SITE_MOVING } from '../job-type-parts.js'
 import { environmentVars, jobEnvironment, releaseVars, s3Vars } from '../../ansible/var-groups.js'
 import { str } from '../../ansible/vars-context.js'
 
 export default defineJobType({
-  type: 'env_deploy', scope: 'site', playbook: 'env-deploy.yml', audit: 'environment',
+  type: 'env_deploy', playbook: 'env-deploy.yml', audit: 'environment',
   preconditions: [...SITE_MOVING, 'storage_for_s3_source'],
-  start: [move('site', 'deploying'), move('environment', 'deploying')], retry: [],
-  success: [],
-  failure: [fail('environment'), fail('site')],
-  followUps: ['health_check'],
+  ...releaseChain('deploying'),
   async vars(ctx) {
     const env = await jobEnvironment(ctx)
     const ref = str(ctx.payload.source_ref)

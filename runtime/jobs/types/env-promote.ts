@@ -1,17 +1,14 @@
 // env_promote: promotes a staging/clone environment's code and settings into production, keeping production's
 // protected data (promotion preset); gated by a fresh clean drift check and a fresh full backup of the target.
 import { defineJobType } from '../job-type.js'
-import { fail, move, releaseWithHealthCheck, SITE_MOVING } from '../job-type-parts.js'
+import { releaseChain, releaseWithHealthCheck, SITE_MOVING } from '../job-type-parts.js'
 import { driftVars, environmentVars, jobEnvironment, releaseVars, sourceEnvironment, sourceVars } from '../../ansible/var-groups.js'
 import { str } from '../../ansible/vars-context.js'
 
 export default defineJobType({
-  type: 'env_promote', scope: 'site', playbook: 'env-promote.yml', audit: 'environment',
+  type: 'env_promote', playbook: 'env-promote.yml', audit: 'environment',
   preconditions: [...SITE_MOVING, 'drift_gate', 'backup_gate'],
-  start: [move('site', 'deploying'), move('environment', 'deploying')], retry: [],
-  success: [],
-  failure: [fail('environment'), fail('site')],
-  followUps: ['health_check'],
+  ...releaseChain('deploying'),
   async vars(ctx) {
     const env = await jobEnvironment(ctx)
     const source = await sourceEnvironment(ctx)

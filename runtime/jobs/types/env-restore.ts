@@ -1,17 +1,14 @@
 // env_restore: restores a backup (db, files or full) into an environment (after a pre-operation backup).
 import { defineJobType } from '../job-type.js'
-import { fail, move, releaseWithHealthCheck, SITE_MOVING } from '../job-type-parts.js'
+import { releaseChain, releaseWithHealthCheck, SITE_MOVING } from '../job-type-parts.js'
 import { environmentVars, jobEnvironment, releaseVars, storageVars } from '../../ansible/var-groups.js'
 import { str } from '../../ansible/vars-context.js'
 import { readBackup } from '../../store/job-context.js'
 
 export default defineJobType({
-  type: 'env_restore', scope: 'site', playbook: 'env-restore.yml', audit: 'environment',
+  type: 'env_restore', playbook: 'env-restore.yml', audit: 'environment',
   preconditions: [...SITE_MOVING, 'pre_backup_usable', 'storage_configured'],
-  start: [move('site', 'restoring'), move('environment', 'restoring')], retry: [],
-  success: [],
-  failure: [fail('environment'), fail('site')],
-  followUps: ['health_check'],
+  ...releaseChain('restoring'),
   async vars(ctx) {
     const env = await jobEnvironment(ctx)
     return { ...await environmentVars(ctx, env), ...releaseVars(ctx, env), ...await storageVars(ctx) }

@@ -1,16 +1,13 @@
 // env_update: updates WordPress core, plugins and/or themes of an environment as a new release (after a pre-operation backup).
 import { defineJobType } from '../job-type.js'
-import { fail, move, releaseWithHealthCheck, SITE_MOVING } from '../job-type-parts.js'
+import { releaseChain, releaseWithHealthCheck, SITE_MOVING } from '../job-type-parts.js'
 import { environmentVars, jobEnvironment, releaseVars } from '../../ansible/var-groups.js'
 import { str } from '../../ansible/vars-context.js'
 
 export default defineJobType({
-  type: 'env_update', scope: 'site', playbook: 'env-update.yml', audit: 'environment',
+  type: 'env_update', playbook: 'env-update.yml', audit: 'environment',
   preconditions: [...SITE_MOVING, 'pre_backup_usable'],
-  start: [move('site', 'deploying'), move('environment', 'deploying')], retry: [],
-  success: [],
-  failure: [fail('environment'), fail('site')],
-  followUps: ['health_check'],
+  ...releaseChain('deploying'),
   async vars(ctx) {
     const env = await jobEnvironment(ctx)
     return { ...await environmentVars(ctx, env), ...releaseVars(ctx, env), update_scope: str(ctx.payload.scope) }

@@ -1,17 +1,14 @@
 // site_import: replaces a site's production content with an uploaded archive (after a pre-operation backup).
 import { z } from 'zod'
 import { defineJobType } from '../job-type.js'
-import { fail, move, releaseWithHealthCheck, SITE_MOVING } from '../job-type-parts.js'
+import { releaseChain, releaseWithHealthCheck, SITE_MOVING } from '../job-type-parts.js'
 import { environmentVars, jobEnvironment, releaseVars, storageVars } from '../../ansible/var-groups.js'
 import { str } from '../../ansible/vars-context.js'
 
 export default defineJobType({
-  type: 'site_import', scope: 'site', playbook: 'site-import.yml', audit: 'site',
+  type: 'site_import', playbook: 'site-import.yml', audit: 'site',
   preconditions: [...SITE_MOVING, 'pre_backup_usable', 'storage_configured'],
-  start: [move('site', 'restoring'), move('environment', 'restoring')], retry: [],
-  success: [],
-  failure: [fail('environment'), fail('site')],
-  followUps: ['health_check'],
+  ...releaseChain('restoring'),
   result: z.object({ source_url: z.string(), table_prefix: z.string() }),
   async vars(ctx) {
     const env = await jobEnvironment(ctx)
