@@ -12,6 +12,12 @@ describe('configuration from the environment', () => {
     expect(config.jobTimeoutSeconds).toBe(1800)
   })
 
+  it('waits 1, 5 and 15 minutes between retries unless PRESSLUFT_RETRY_BACKOFF_SECONDS says otherwise', () => {
+    expect(loadConfig({}).backoffSeconds).toEqual([60, 300, 900])
+    expect(loadConfig({ PRESSLUFT_RETRY_BACKOFF_SECONDS: '2,4,8' }).backoffSeconds).toEqual([2, 4, 8])
+    expect(loadConfig({ PRESSLUFT_RETRY_BACKOFF_SECONDS: ' 5 ' }).backoffSeconds).toEqual([5])
+  })
+
   it('accepts a libSQL server URL unchanged', () => {
     expect(loadConfig({ PRESSLUFT_DB_URL: 'libsql://db.example.test' }).dbUrl).toBe('libsql://db.example.test')
     expect(loadConfig({ PRESSLUFT_DB_URL: 'http://127.0.0.1:8081' }).dbUrl).toBe('http://127.0.0.1:8081')
@@ -28,6 +34,11 @@ describe('configuration from the environment', () => {
     ['PRESSLUFT_ADMIN_EMAIL', 'not-an-email'],
     ['PRESSLUFT_LOG_LEVEL', 'loud'],
     ['PRESSLUFT_ACME_DIRECTORY_URL', 'ftp://acme'],
+    ['PRESSLUFT_RETRY_BACKOFF_SECONDS', '2,,8'],
+    ['PRESSLUFT_RETRY_BACKOFF_SECONDS', '0'],
+    ['PRESSLUFT_RETRY_BACKOFF_SECONDS', '1.5'],
+    ['PRESSLUFT_RETRY_BACKOFF_SECONDS', '86401'],
+    ['PRESSLUFT_RETRY_BACKOFF_SECONDS', '1,2,3,4,5,6,7,8,9,10,11'],
   ])('rejects %s=%s with a message naming the variable', (variable, value) => {
     expect(() => loadConfig({ [variable]: value })).toThrow(ConfigError)
     expect(() => loadConfig({ [variable]: value })).toThrow(new RegExp(`^${variable}: `))
