@@ -129,6 +129,27 @@ describe('job engine', () => {
     expect((await auditsFor(cp, 'env_deploy')).map((a) => a.result)).toEqual(['accepted', 'failed'])
   })
 
+  it('waits the PRESSLUFT_RETRY_BACKOFF_SECONDS schedule between attempts and succeeds on the third', async () => {
+    let calls = 0
+    const runner = scriptedRunner(() => (++calls < 3 ? { ok: false, code: 'ANSIBLE_HOST_UNREACHABLE', message: 'UNREACHABLE!' } : ok()))
+    const { cp, site } = await plane(runner, { PRESSLUFT_RETRY_BACKOFF_SECONDS: '1,2', PRESSLUFT_POLL_INTERVAL_MS: '100' })
+    const { job_id } = await (await cp.request('POST', `/api/environments/${site.productionId}/cache/purge`)).json()
+    const waits: number[] = []
+    const original = cp.services.jobQueue.fail.bind(cp.services.jobQueue)
+    cp.services.jobQueue.fail = async (...args: Parameters<typeof original>) => {
+      const applied = await original(...args)
+      const job = await row<{ run_after: string; updated_at: string }>(cp, 'SELECT run_after, updated_at FROM jobs WHERE id = ?', [job_id])
+      waits.push(Date.parse(job.run_after) - Date.parse(job.updated_at))
+      return applied
+    }
+    const started = Date.now()
+    await cp.scheduler!.start()
+    expect(await waitForJob(cp, job_id, 15_000)).toMatchObject({ status: 'succeeded', attempt_count: 3 })
+    expect(waits).toEqual([1000, 2000])
+    expect(Date.now() - started).toBeGreaterThanOrEqual(3000)
+    expect(runner.seen.filter((j) => j.id === job_id)).toHaveLength(3)
+  })
+
   it('returns pre-existing resources to active when the playbook reports a precondition failure', async () => {
     const runner = scriptedRunner(() => ({ ok: false, code: 'WP_CLI_UNAVAILABLE', message: 'PRESSLUFT_ERROR=WP_CLI_UNAVAILABLE' }))
     const { cp, site } = await plane(runner)
