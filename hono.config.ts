@@ -26,6 +26,8 @@ import toggleEnvironmentCache from './functions/environments/toggle-environment-
 import purgeEnvironmentCache from './functions/environments/purge-environment-cache.js'
 import createMagicLogin from './functions/environments/create-magic-login.js'
 import resetEnvironment from './functions/environments/reset-environment.js'
+import listReleases from './functions/environments/list-releases.js'
+import rollbackEnvironment from './functions/environments/rollback-environment.js'
 import listBackups from './functions/backups/list-backups.js'
 import createBackup from './functions/backups/create-backup.js'
 import listDomains from './functions/domains/list-domains.js'
@@ -44,6 +46,7 @@ export const functions: FunctionModule[] = [
   listSites, createSite, getSite, importSite, resetSite,
   listEnvironments, createEnvironment, getEnvironment, checkEnvironmentDrift, deployEnvironment, updateEnvironment,
   restoreEnvironment, promoteEnvironment, toggleEnvironmentCache, purgeEnvironmentCache, createMagicLogin, resetEnvironment,
+  listReleases, rollbackEnvironment,
   listBackups, createBackup, listDomains, addDomain, deleteDomain, getMetrics, createNode, listNodes, getNode,
   getSettings, updateSettings,
   listJobs, getJob, cancelJob,

@@ -8,6 +8,7 @@ export default defineConfig({
     hookTimeout: 900_000,
     fileParallelism: false,
     pool: 'forks',
-    globalSetup: ['tests/support/global-log-check.ts'],
+    // Order matters: the log check starts collecting before the e2e setup's control plane writes its first line.
+    globalSetup: ['tests/support/global-log-check.ts', 'tests/support/e2e-global-setup.ts'],
   },
 })

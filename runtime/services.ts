@@ -12,6 +12,7 @@ import { SettingsService } from './settings/settings-service.js'
 import { SiteService } from './sites/site-service.js'
 import { EnvironmentService } from './environments/environment-service.js'
 import { MagicLoginService } from './environments/magic-login-service.js'
+import { ReleaseService } from './environments/release-service.js'
 import { BackupService } from './backups/backup-service.js'
 import { DomainService } from './domains/domain-service.js'
 import { NodeService } from './nodes/node-service.js'
@@ -31,6 +32,7 @@ export interface Services {
   sites: SiteService
   environments: EnvironmentService
   magicLogin: MagicLoginService
+  releases: ReleaseService
   backups: BackupService
   domains: DomainService
   nodes: NodeService
@@ -58,6 +60,7 @@ export function createServices(deps: ServiceDeps): Services {
     sites: new SiteService(db, config, settings, () => jobControl),
     environments: new EnvironmentService(db, config, settings, () => jobControl),
     magicLogin: new MagicLoginService(db, config, secrets, logger),
+    releases: new ReleaseService(db, config, () => jobControl),
     backups: new BackupService(db, config, settings, () => jobControl),
     domains: new DomainService(db, config, settings, () => jobControl),
     nodes: new NodeService(db, config, settings, () => jobControl),

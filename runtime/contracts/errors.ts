@@ -26,6 +26,7 @@ export const API_ERRORS = {
   job_not_cancellable: 409,
   resource_not_failed: 409,
   reset_validation_failed: 409,
+  release_not_rollback_target: 409,
   payload_too_large: 413,
   unsupported_media_type: 415,
   rate_limited: 429,

@@ -13,6 +13,8 @@ const PUBLIC_OPERATIONS = [
   'POST /api/environments/{id}/domains', 'POST /api/environments/{id}/reset', 'DELETE /api/domains/{id}',
   'GET /api/jobs', 'GET /api/jobs/{id}', 'POST /api/jobs/{id}/cancel', 'GET /api/metrics',
   'POST /api/nodes', 'GET /api/nodes', 'GET /api/nodes/{id}',
+  // issue 9: the operator's release list and rollback (the deploy seed's forced rollback)
+  'GET /api/environments/{id}/releases', 'POST /api/environments/{id}/rollback',
 ]
 const ADMIN_OPERATIONS = ['GET /_admin/settings', 'PATCH /_admin/settings']
 

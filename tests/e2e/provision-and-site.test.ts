@@ -1,17 +1,14 @@
 // End to end through the HTTP API on lab nodes: register + provision a node, create sites and a staging clone.
-import fs from 'node:fs'
 import http from 'node:http'
-import path from 'node:path'
 import { Resolver } from 'node:dns/promises'
 import { describe, it, expect, beforeAll, afterAll } from 'vitest'
-import { labUp, labDown, labAuthorize, labExec, type LabStatus } from '../lab/lab.js'
-import { createTestControlPlane, type TestControlPlane } from '../support/control-plane.js'
+import { labExec, type LabStatus } from '../lab/lab.js'
+import type { TestControlPlane } from '../support/control-plane.js'
+import { openE2e, type E2e } from '../support/e2e.js'
 import { waitForJob, lastRecap } from '../support/jobs.js'
 import { rememberSecret } from '../support/log-audit.js'
 import { queryOne } from '../../runtime/store/db.js'
-import { PUBLIC_KEY_SECRET } from '../../runtime/ssh/control-plane-key.js'
 
-const LAB = { instance: process.env.PRESSLUFT_E2E_LAB ?? 'e2e' }
 const timings: Record<string, number> = {}
 
 function httpGet(ip: string, host: string, urlPath = '/', extraHeaders: Record<string, string> = {}): Promise<{ status: number; body: string; headers: http.IncomingHttpHeaders }> {
@@ -33,44 +30,31 @@ async function timed<T>(name: string, fn: () => Promise<T>): Promise<T> {
 }
 
 describe('provision a node and create live WordPress sites through the API', () => {
+  let e2e: E2e
   let lab: LabStatus
   let cp: TestControlPlane
   let nodeId: string
+  let LAB: { instance: string }
   const sites: { id: string; envId: string; previewUrl: string; name: string }[] = []
 
   beforeAll(async () => {
-    // A fresh node every run: provisioning must work from a bare Debian 12 (the apt cache stays warm across runs).
-    await labDown(LAB)
-    lab = await labUp({ ...LAB, nodes: 1 })
-    cp = await createTestControlPlane({
-      PRESSLUFT_WP_CORE_URL: 'distro',
-      PRESSLUFT_ACME_DIRECTORY_URL: lab.acme.directory_url,
-      PRESSLUFT_ACME_CA_CERT_FILE: lab.acme.ca_cert,
-    }, { startScheduler: true })
-    const pubFile = path.join(cp.dir, 'control-plane.pub')
-    fs.writeFileSync(pubFile, `${await cp.services.secrets.get(PUBLIC_KEY_SECRET)}\n`)
-    await labAuthorize(pubFile, LAB)
-    await cp.login()
+    e2e = await openE2e()
+    ;({ lab, cp, nodeId } = e2e)
+    LAB = { instance: e2e.instance }
   })
 
   afterAll(async () => {
     console.log(`e2e timings (s): ${JSON.stringify(timings)}`)
-    await cp?.close()
-    if (!process.env.PRESSLUFT_E2E_KEEP_LAB) await labDown(LAB)
+    await e2e?.close()
   })
 
+  // The run's global setup provisioned node1 from a bare Debian 12 through POST /api/nodes (tests/support/e2e-global-setup.ts).
   it('provisions a registered node: node_provision succeeds and the node becomes active with its public IP', async () => {
     const node = lab.nodes[0]
-    const res = await cp.request('POST', '/api/nodes', { name: 'node1', hostname: node.ip, public_ip: node.ip })
-    expect(res.status).toBe(202)
-    const { job_id } = await res.json()
-    const job = await timed('node_provision_first', () => waitForJob(cp, job_id))
-    expect(job.error_message ?? '').toBe('')
-    expect(job.status).toBe('succeeded')
-    const nodes = await (await cp.request('GET', '/api/nodes')).json()
-    expect(nodes.items).toHaveLength(1)
-    expect(nodes.items[0]).toMatchObject({ name: 'node1', status: 'active', public_ip: node.ip, is_local: false })
-    nodeId = nodes.items[0].id
+    const job = await (await cp.request('GET', `/api/jobs/${e2e.provisionJobId}`)).json()
+    expect(job).toMatchObject({ job_type: 'node_provision', status: 'succeeded', node_id: nodeId })
+    const registered = await (await cp.request('GET', `/api/nodes/${nodeId}`)).json()
+    expect(registered).toMatchObject({ name: 'node1', status: 'active', public_ip: node.ip, is_local: false })
     // apache2 must never be installed next to nginx.
     const apache = await labExec('node1', ['dpkg-query', '-W', '-f=${Status}', 'apache2'], { ...LAB, reject: false })
     expect(apache.stdout).not.toContain('install ok installed')
@@ -94,7 +78,7 @@ describe('provision a node and create live WordPress sites through the API', () 
     const job = await waitForJob(cp, job_id)
     expect(job.error_message ?? '').toBe('')
     expect(job.status).toBe('succeeded')
-    const siteList = await (await cp.request('GET', '/api/sites')).json()
+    const siteList = await (await cp.request('GET', '/api/sites?limit=200')).json()
     const site = siteList.items.find((s: { slug: string }) => s.slug === 'acme')
     expect(site.status).toBe('active')
     const envs = await (await cp.request('GET', `/api/sites/${site.id}/environments`)).json()
@@ -221,7 +205,7 @@ describe('provision a node and create live WordPress sites through the API', () 
     const res = await cp.request('POST', '/api/sites', { name: 'Second Shop', slug: 'second', node_id: nodeId })
     const job = await waitForJob(cp, (await res.json()).job_id)
     expect(job.status).toBe('succeeded')
-    const envs = await (await cp.request('GET', `/api/sites/${(await (await cp.request('GET', '/api/sites')).json()).items.find((s: { slug: string }) => s.slug === 'second').id}/environments`)).json()
+    const envs = await (await cp.request('GET', `/api/sites/${(await (await cp.request('GET', '/api/sites?limit=200')).json()).items.find((s: { slug: string }) => s.slug === 'second').id}/environments`)).json()
     const second = envs.items[0]
     const first = sites[0]
     const secondUser = `wp_${second.id.slice(0, 8)}`

@@ -7,7 +7,7 @@ import { ensureBaseImage } from './base-image.js'
 import { ensureGitServer, gitBaseDir, gitUrl } from './git-server.js'
 import { dnsProbeName, ensureDns } from './dns.js'
 import { withLock } from './lock.js'
-import { createNodeNetwork, deleteLink, deleteNetns, ensureBridge, hostIpv4Addresses, linkNames } from './network.js'
+import { createNodeNetwork, deleteLink, deleteNetns, ensureBridge, hostIpv4Addresses, linkNames, setLinkUp } from './network.js'
 import { execInNode, isNodeRunning, nodeDirs, seedNode, startNode, stopNode, waitForSsh, type ExecOptions } from './nodes.js'
 import { instanceName, instancePaths } from './paths.js'
 import { stopProcess } from './processes.js'
@@ -241,6 +241,17 @@ export async function labStopNode(name: string, options: LabOptions = {}): Promi
     rmSync(`${paths.nodes}/${node.name}`, { recursive: true, force: true })
     writeState(state = { ...state, nodes: state.nodes.filter((n) => n.name !== node.name) })
     writeState({ ...state, services: { ...state.services, dns: await ensureDns(state, paths.dns, paths.logs) } })
+  })
+}
+
+/**
+ * Cuts a node off the lab network (its host-side veth down) or reconnects it; the node keeps running with its files,
+ * so the same server comes back, as after a network outage.
+ */
+export async function labSetNodeConnected(name: string, connected: boolean, options: LabOptions = {}): Promise<void> {
+  const instance = instanceName(options.instance)
+  await withLock(instancePaths(instance).lock, `lab "${instance}"`, async () => {
+    await setLinkUp(findNode(requireState(instance), name).veth, connected)
   })
 }
 

@@ -7,6 +7,11 @@ async function ip(args: string[]): Promise<void> {
   await execa('ip', args)
 }
 
+/** Takes a node's host-side veth down or up: a cable pulled and plugged back, the node itself keeps running. */
+export async function setLinkUp(name: string, up: boolean): Promise<void> {
+  await ip(['link', 'set', name, up ? 'up' : 'down'])
+}
+
 export async function linkExists(name: string): Promise<boolean> {
   return (await execa('ip', ['link', 'show', 'dev', name], { reject: false })).exitCode === 0
 }

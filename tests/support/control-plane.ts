@@ -22,8 +22,16 @@ export interface TestControlPlane extends ControlPlane {
   close(): Promise<void>
 }
 
-export async function createTestControlPlane(env: Record<string, string> = {}, options: BootstrapOptions = {}): Promise<TestControlPlane> {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'pressluft-test-'))
+export interface DataDirOptions {
+  /** An existing data directory to open (the e2e run's shared control plane); default: a new temporary one. */
+  dataDir?: string
+  /** Keep the data directory on close (default: removed unless it was passed in). */
+  keepDataDir?: boolean
+}
+
+export async function createTestControlPlane(env: Record<string, string> = {}, options: BootstrapOptions = {}, data: DataDirOptions = {}): Promise<TestControlPlane> {
+  const dir = data.dataDir ?? fs.mkdtempSync(path.join(os.tmpdir(), 'pressluft-test-'))
+  const keep = data.keepDataDir ?? data.dataDir !== undefined
   const config = loadConfig({
     PRESSLUFT_DATA_DIR: dir,
     PRESSLUFT_ADMIN_EMAIL: ADMIN_EMAIL,
@@ -65,7 +73,7 @@ export async function createTestControlPlane(env: Record<string, string> = {}, o
     async close() {
       await plane.scheduler?.stop(5_000)
       plane.services.db.close()
-      fs.rmSync(dir, { recursive: true, force: true })
+      if (!keep) fs.rmSync(dir, { recursive: true, force: true })
     },
   }
 }
