@@ -7,8 +7,8 @@ import type { Config } from '../config.js'
 import type { JobControl } from '../jobs/job-control.js'
 import type { Actor } from '../auth/auth-service.js'
 import { ApiError } from '../contracts/errors.js'
-import { acceptJob } from './accept-job.js'
-import { loadEnvironment, loadNodeOf, loadSite, requireEnvironmentActive, requireNodeActive, requireSiteNotFailed } from './guards.js'
+import { acceptJob } from '../jobs/accept-job.js'
+import { loadEnvironment, loadNodeOf, loadSite, requireEnvironmentActive, requireNodeActive, requireSiteNotFailed } from '../resources/guards.js'
 
 export function releaseView(row: ReleaseRow, currentReleaseId: string | null) {
   return {
@@ -28,7 +28,7 @@ export class ReleaseService {
 
   /**
    * The operator's rollback: switch the environment back to one of its own earlier releases. A release a health check
-   * found unhealthy is never a rollback target (spec/state-machines.md "Release health"), and neither is the current one.
+   * found unhealthy (docs/architecture.md "Resource effects") is never a rollback target, and neither is the current one.
    */
   async rollback(envId: string, input: { release_id: string }, actor: Actor): Promise<{ job_id: string }> {
     const jobId = await inTransaction(this.db, async (tx) => {
