@@ -5,13 +5,13 @@ import type { InStatement } from '@libsql/client'
 import type { Db } from '../store/db.js'
 import type { Logger } from '../logging.js'
 import {
-  claimJob, completeJob, cancelJobRow, findClaimCandidate, getJobRow, type Busy, type JobRow, type JobWrite,
+  claimJob, completeJob, cancelJobRow, failQueuedJob, findClaimCandidate, getJobRow, type Busy, type JobRow, type JobWrite,
 } from '../store/jobs.js'
 import { jobGuard, payloadOf } from '../store/job-guard.js'
 import {
   auditStatement, completionAudit, failureStatements, nodeSeen, preconditionCase, statusChanges, unreachableNode,
 } from '../store/job-effects.js'
-import { jobTypeOf } from './registry.js'
+import { isJobType, jobTypeOf } from './registry.js'
 import { decideFailure, errorClass, type JobErrorCode } from './outcomes.js'
 import type { JobOutcome } from './job-runner.js'
 import { jobClockIso } from './job-clock.js'
@@ -47,8 +47,14 @@ export class JobQueue {
     for (let tries = 0; tries < 5; tries++) {
       const candidate = await findClaimCandidate(this.db, new Date().toISOString(), busy)
       if (!candidate) return { outcome: 'none' }
-      const spec = jobTypeOf(candidate.job_type)
       const at = jobClockIso()
+      if (!isJobType(candidate.job_type)) {
+        // Only a hand-written row can get here (acceptJob refuses unknown types); it must not block the queue.
+        await failQueuedJob(this.db, candidate, 'INTERNAL_ERROR', `No module runtime/jobs/types/ registers the job type ${candidate.job_type}`, at)
+        this.log.error({ job_id: candidate.id, job_type: candidate.job_type }, 'failed a queued job of an unknown type')
+        continue
+      }
+      const spec = jobTypeOf(candidate.job_type)
       const gateSince = new Date(Date.parse(at) - this.settings.gateFreshnessMinutes * 60_000).toISOString()
       // An earlier attempt's start transition already moved the resources this one finds.
       const startedBefore = candidate.attempt_count > 0

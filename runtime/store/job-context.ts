@@ -1,7 +1,6 @@
 // SQL reading what a job's inventory and extra-vars need: its node, site, environments, releases, backups, domain, settings.
 import type { Executor } from './db.js'
 import { queryAll, queryOne, run } from './db.js'
-import type { JobRow } from './jobs.js'
 
 export interface NodeContext {
   id: string; name: string; hostname: string; public_ip: string | null; ssh_port: number; ssh_user: string; status: string

@@ -104,6 +104,13 @@ export async function claimJob(db: Db, input: ClaimInput): Promise<ClaimResult> 
   return plain.status === 'running' ? { outcome: 'running', job: plain } : { outcome: 'failed', job: plain }
 }
 
+/** Ends a queued job at once, e.g. one whose job_type no module registers (the database no longer checks the type). */
+export async function failQueuedJob(db: Db, job: JobRow, code: string, message: string, at: string): Promise<boolean> {
+  const result = await db.execute(stmt(`UPDATE jobs SET status = 'failed', error_code = ?, error_message = ?, finished_at = ?, updated_at = ?
+    WHERE id = ? AND status = 'queued' AND updated_at = ?`, [code, message, at, at, job.id, job.updated_at]))
+  return result.rowsAffected === 1
+}
+
 export interface JobWrite {
   status: 'succeeded' | 'failed' | 'queued' | 'cancelled'
   errorCode: string | null

@@ -59,6 +59,14 @@ describe('claiming jobs (docs/architecture.md "Job lifecycle")', () => {
     expect((await claim())?.job.id).toBe(later)
   })
 
+  it('fails a queued row of an unregistered job type with INTERNAL_ERROR instead of letting it block the queue', async () => {
+    const unknown = await addJob(cp, { type: 'teleport_site', site: a, created_at: '2026-01-01T00:00:01.000Z' })
+    const next = await addJob(cp, { type: 'cache_purge', site: b, created_at: '2026-01-01T00:00:02.000Z' })
+    expect((await claim())?.job.id).toBe(next)
+    expect(await row<{ status: string; error_code: string; error_message: string }>(cp, 'SELECT status, error_code, error_message FROM jobs WHERE id = ?', [unknown]))
+      .toEqual({ status: 'failed', error_code: 'INTERNAL_ERROR', error_message: 'No module runtime/jobs/types/ registers the job type teleport_site' })
+  })
+
   it('never claims a job before its run_after', async () => {
     await addJob(cp, { type: 'cache_purge', site: a, run_after: new Date(Date.now() + 60_000).toISOString() })
     expect(await claim()).toBeNull()
