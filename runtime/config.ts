@@ -105,7 +105,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, defaults: Runti
     gateFreshnessMinutes: defaults.gateFreshnessMinutes,
     nodeQueryTimeoutSeconds: defaults.nodeQueryTimeoutSeconds,
     healthCheck: defaults.healthCheck,
-    importLimits: defaults.importLimits,
+    importLimits: {
+      maxArchiveBytes: positiveInt(env, 'PRESSLUFT_IMPORT_MAX_ARCHIVE_BYTES', defaults.importLimits.maxArchiveBytes, Number.MAX_SAFE_INTEGER),
+      maxUnpackedBytes: positiveInt(env, 'PRESSLUFT_IMPORT_MAX_UNPACKED_BYTES', defaults.importLimits.maxUnpackedBytes, Number.MAX_SAFE_INTEGER),
+      maxEntries: positiveInt(env, 'PRESSLUFT_IMPORT_MAX_ENTRIES', defaults.importLimits.maxEntries, Number.MAX_SAFE_INTEGER),
+    },
     acmeDirectoryUrl: httpUrl('PRESSLUFT_ACME_DIRECTORY_URL', env.PRESSLUFT_ACME_DIRECTORY_URL || defaults.acmeDirectoryUrl),
     acmeCaCertFile,
     acmeEmail,
