@@ -114,7 +114,7 @@ async function acquire(job: JobRow, ctx: RunnerContext, deadline: number, useTok
   const timer = setTimeout(() => budget.abort(new Error('job budget spent')), Math.max(1, deadline - Date.now()))
   try {
     await acquireHetznerServer({
-      db: services.db, node, log, token, publicKey, timing: ansible.providerTiming,
+      db: services.db, node, log, token, publicKey, timing: ansible.providerTiming, knownHostsFile: path.join(services.config.dataDir, 'known_hosts'),
       baseUrl: settings.get('hetzner_api_base_url') ?? 'https://api.hetzner.cloud/v1',
       spec: { server_type: String(payload.server_type), location: String(payload.location), image: String(payload.image) },
       signal: AbortSignal.any([signal, budget.signal]),
