@@ -188,6 +188,7 @@ export async function buildExtraVars({ services, job, resultPath }: Build): Prom
       break
     case 'env_update':
       vars.update_scope = str(payload.scope)
+      vars.wp_update_source = config.wpUpdateSource
       break
     case 'health_check': {
       const url = String(vars.canonical_url ?? '')
