@@ -15,6 +15,8 @@ export const defaults = {
   importLimits: { maxArchiveBytes: 5 * 1024 ** 3, maxUnpackedBytes: 20 * 1024 ** 3, maxEntries: 1_000_000 },
   acmeDirectoryUrl: 'https://acme-v02.api.letsencrypt.org/directory',
   wpCoreUrl: 'https://wordpress.org/latest.tar.gz',
+  // env_update's update checks: '' = wordpress.org itself; else a base URL serving <base>/<api path>/index.json.
+  wpUpdateSource: '',
   adminEmail: 'admin@pressluft.local',
   // Per job type overrides of the job timeout, in seconds.
   jobTimeoutOverrides: {} as Partial<Record<string, number>>,

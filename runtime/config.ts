@@ -27,6 +27,8 @@ export interface Config {
   acmeCaCertFile: string | undefined
   acmeEmail: string | undefined
   wpCoreUrl: string
+  /** Base URL answering WordPress's update API paths for env_update; '' = api.wordpress.org. */
+  wpUpdateSource: string
   jobTimeoutOverrides: Partial<Record<string, number>>
   /** Root of the repository: the Ansible tree is resolved from here. */
   repoRoot: string
@@ -117,12 +119,17 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, defaults: Runti
     gateFreshnessMinutes: defaults.gateFreshnessMinutes,
     nodeQueryTimeoutSeconds: defaults.nodeQueryTimeoutSeconds,
     healthCheck: defaults.healthCheck,
-    importLimits: defaults.importLimits,
+    importLimits: {
+      maxArchiveBytes: positiveInt(env, 'PRESSLUFT_IMPORT_MAX_ARCHIVE_BYTES', defaults.importLimits.maxArchiveBytes, Number.MAX_SAFE_INTEGER),
+      maxUnpackedBytes: positiveInt(env, 'PRESSLUFT_IMPORT_MAX_UNPACKED_BYTES', defaults.importLimits.maxUnpackedBytes, Number.MAX_SAFE_INTEGER),
+      maxEntries: positiveInt(env, 'PRESSLUFT_IMPORT_MAX_ENTRIES', defaults.importLimits.maxEntries, Number.MAX_SAFE_INTEGER),
+    },
     acmeDirectoryUrl: httpUrl('PRESSLUFT_ACME_DIRECTORY_URL', env.PRESSLUFT_ACME_DIRECTORY_URL || defaults.acmeDirectoryUrl),
     acmeCaCertFile,
     acmeEmail,
     // "distro" makes nodes copy the distribution's wordpress package instead of downloading core (nodes without web access).
     wpCoreUrl: env.PRESSLUFT_WP_CORE_URL === 'distro' ? 'distro' : httpUrl('PRESSLUFT_WP_CORE_URL', env.PRESSLUFT_WP_CORE_URL || defaults.wpCoreUrl),
+    wpUpdateSource: env.PRESSLUFT_WP_UPDATE_SOURCE ? httpUrl('PRESSLUFT_WP_UPDATE_SOURCE', env.PRESSLUFT_WP_UPDATE_SOURCE) : defaults.wpUpdateSource,
     jobTimeoutOverrides: defaults.jobTimeoutOverrides,
     repoRoot: findRepoRoot(path.dirname(new URL(import.meta.url).pathname)),
   }

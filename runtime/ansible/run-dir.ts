@@ -1,5 +1,7 @@
 // Per-attempt run directories <data_dir>/run/<job_id>-<attempt>/ (0700): inventory, vars, key, control sockets, pid.
+import crypto from 'node:crypto'
 import fs from 'node:fs'
+import os from 'node:os'
 import path from 'node:path'
 
 export interface RunDir {
@@ -26,11 +28,21 @@ export function runDirFor(dataDir: string, jobId: string, attempt: number): RunD
     inventory: path.join(dir, 'inventory.ini'),
     vars: path.join(dir, 'vars.json'),
     privateKey: path.join(dir, 'id_ed25519'),
-    controlPathDir: path.join(dir, 'cp'),
+    controlPathDir: controlPathDirFor(jobId, attempt),
     localTemp: path.join(dir, 'ansible-local'),
     result: path.join(dir, 'result.json'),
     pidFile: path.join(dir, 'pid'),
   }
+}
+
+/**
+ * ssh's control sockets live in a short directory of the system temp dir, not below the data dir: a Unix socket path
+ * holds at most 107 bytes, and <data_dir>/run/<job_id>-<attempt>/cp/<hash>.<random> overflows it for any data dir
+ * longer than about 30 characters (ssh then fails every connection, which Ansible reports as UNREACHABLE).
+ */
+function controlPathDirFor(jobId: string, attempt: number): string {
+  const id = crypto.createHash('sha256').update(`${jobId}-${attempt}`).digest('hex').slice(0, 16)
+  return path.join(os.tmpdir(), `pressluft-cp-${id}`)
 }
 
 /** Creates a fresh run directory (a leftover of the same attempt is replaced). */
@@ -40,6 +52,8 @@ export function createRunDir(dataDir: string, jobId: string, attempt: number): R
   fs.rmSync(run.dir, { recursive: true, force: true })
   fs.mkdirSync(run.dir, { mode: 0o700 })
   fs.chmodSync(run.dir, 0o700)
+  fs.rmSync(run.controlPathDir, { recursive: true, force: true })
+  // Fails if anyone recreated it in between: never use a socket directory this process did not create.
   fs.mkdirSync(run.controlPathDir, { mode: 0o700 })
   fs.mkdirSync(run.localTemp, { mode: 0o700 })
   return run
@@ -52,6 +66,8 @@ export function writePrivateFile(file: string, content: string): void {
 }
 
 export function removeRunDir(dir: string): void {
+  const match = NAME_RE.exec(path.basename(dir))
+  if (match) fs.rmSync(controlPathDirFor(match[1], Number(match[2])), { recursive: true, force: true })
   fs.rmSync(dir, { recursive: true, force: true })
 }
 

@@ -1,5 +1,6 @@
 // Hetzner Cloud API v1 acquisition for node_provision mode acquire (docs/architecture.md "Provider acquisition"), step by step.
 import crypto from 'node:crypto'
+import fs from 'node:fs'
 import net from 'node:net'
 import type { Db } from '../store/db.js'
 import type { Logger } from '../logging.js'
@@ -38,6 +39,8 @@ export interface AcquireInput {
   signal: AbortSignal
   log: Logger
   timing?: Partial<ProviderTiming>
+  /** The control plane's known_hosts (host keys pinned on first use). */
+  knownHostsFile?: string
 }
 
 interface ApiResponse { status: number; body: Record<string, unknown> }
@@ -149,6 +152,34 @@ async function ensureServer(api: HetznerClient, input: AcquireInput, keyId: numb
   return { serverId: String(server.id), actionId: (res.body.action as { id: number } | undefined)?.id ?? null }
 }
 
+/** Whether a known_hosts line (plain or hashed `|1|salt|hmac`) names `host`. */
+function namesHost(line: string, host: string): boolean {
+  const field = line.trim().split(/\s+/)[0] ?? ''
+  if (field.startsWith('|1|')) {
+    const [, , salt, hash] = field.split('|')
+    if (!salt || !hash) return false
+    return crypto.createHmac('sha1', Buffer.from(salt, 'base64')).update(host).digest('base64') === hash
+  }
+  return field.split(',').includes(host)
+}
+
+/**
+ * Providers hand the addresses of deleted servers to new ones. When a node gets an address it did not have, a key pinned
+ * for that address belongs to an earlier server there, and would make the first connection fail as a changed host key;
+ * it is dropped so the new server's key is pinned on first use. A node keeping its address keeps its pin.
+ */
+export function forgetHostKeys(knownHostsFile: string, ip: string): number {
+  let text: string
+  try { text = fs.readFileSync(knownHostsFile, 'utf8') } catch { return 0 }
+  const lines = text.split('\n')
+  const kept = lines.filter((line) => !namesHost(line, ip))
+  if (kept.length === lines.length) return 0
+  const temp = `${knownHostsFile}.${process.pid}.tmp`
+  fs.writeFileSync(temp, kept.join('\n'), { mode: 0o600 })
+  fs.renameSync(temp, knownHostsFile)
+  return lines.length - kept.length
+}
+
 /** Steps 1-5; afterwards node-provision.yml runs as for a registered node. */
 export async function acquireHetznerServer(input: AcquireInput): Promise<NodeContext> {
   const timing = { ...DEFAULT_TIMING, ...input.timing }
@@ -177,6 +208,10 @@ export async function acquireHetznerServer(input: AcquireInput): Promise<NodeCon
   const ip = server?.public_net?.ipv4?.ip
   if (res.status !== 200 || server?.status !== 'running' || !ip) {
     throw new ProviderError('PROVIDER_NOT_READY', `server ${serverId} is not running with a public IPv4 yet (status ${server?.status ?? res.status})`)
+  }
+  if (input.knownHostsFile && input.node.public_ip !== ip) {
+    const dropped = forgetHostKeys(input.knownHostsFile, ip)
+    if (dropped > 0) log.info({ server_id: serverId, ip, dropped }, 'dropped host keys pinned for an earlier server at this address')
   }
   await recordAcquiredAddress(input.db, input.node.id, ip, nowIso())
 

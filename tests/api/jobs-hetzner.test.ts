@@ -1,5 +1,8 @@
 import crypto from 'node:crypto'
+import fs from 'node:fs'
 import net from 'node:net'
+import path from 'node:path'
+import { execa } from 'execa'
 import { describe, it, expect, beforeEach, afterEach } from 'vitest'
 import { createTestControlPlane, type TestControlPlane } from '../support/control-plane.js'
 import { startHetznerDouble, md5Fingerprint, type HetznerDouble } from '../support/hetzner-double.js'
@@ -39,10 +42,10 @@ describe('Hetzner acquisition (node_provision mode acquire)', () => {
     return id
   }
 
-  async function acquire(nodeId: string, timing: Partial<ProviderTiming> = {}, token = double.token) {
+  async function acquire(nodeId: string, timing: Partial<ProviderTiming> = {}, token = double.token, knownHostsFile?: string) {
     return acquireHetznerServer({
       db: cp.services.db, node: (await readNode(cp.services.db, nodeId))!, spec: { server_type: 'cx22', location: 'fsn1', image: 'debian-12' },
-      baseUrl: double.url, token, publicKey, signal: new AbortController().signal, log: cp.services.logger, timing: { ...FAST, sshPort, ...timing },
+      baseUrl: double.url, token, publicKey, signal: new AbortController().signal, log: cp.services.logger, timing: { ...FAST, sshPort, ...timing }, knownHostsFile,
     })
   }
 
@@ -140,5 +143,25 @@ describe('Hetzner acquisition (node_provision mode acquire)', () => {
       baseUrl: `http://127.0.0.1:${down}`, token: double.token, publicKey, signal: new AbortController().signal, log: cp.services.logger, timing: FAST,
     })
     expect(await codeOf(offline)).toBe('PROVIDER_UNAVAILABLE')
+  })
+
+  it('drops host keys pinned for the address when a node gets it new (providers reuse addresses), and keeps the pin of a node that keeps its address', async () => {
+    const knownHosts = path.join(cp.dir, 'known_hosts')
+    const key = (n: number) => `ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAI${String(n).repeat(43).slice(0, 43)}`
+    // An earlier server's pin at the address the double hands out, and another host's; hashed as OpenSSH does by default.
+    fs.writeFileSync(knownHosts, `127.0.0.1 ${key(1)}\n198.51.100.7 ${key(2)}\n`)
+    await execa('ssh-keygen', ['-H', '-f', knownHosts])
+    const pinned = async (host: string) => (await execa('ssh-keygen', ['-F', host, '-f', knownHosts], { reject: false })).stdout
+    expect(await pinned('127.0.0.1')).toContain(key(1).split(' ')[1])
+
+    const nodeId = await addNode('web-1')
+    await acquire(nodeId, {}, double.token, knownHosts)
+    expect(await pinned('127.0.0.1')).toBe('')
+    expect(await pinned('198.51.100.7')).toContain(key(2).split(' ')[1])
+
+    // The new server's key is pinned on first use; acquiring the same node again (same address) keeps that pin.
+    fs.appendFileSync(knownHosts, `127.0.0.1 ${key(3)}\n`)
+    await acquire(nodeId, {}, double.token, knownHosts)
+    expect(await pinned('127.0.0.1')).toContain(key(3).split(' ')[1])
   })
 })

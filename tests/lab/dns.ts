@@ -2,6 +2,7 @@
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import path from 'node:path'
 import { dashedIp, ports, sharedServicesIp } from './addresses.js'
+import { bindPort, bindZones } from './bind.js'
 import { isRunning, startDaemon, stopProcess, waitForTcp, type ProcessRecord } from './processes.js'
 import type { InstanceState } from './state.js'
 
@@ -25,6 +26,9 @@ export function renderDnsmasqConfig(state: InstanceState, logFile: string): stri
     `address=/acme.lab.test/${gateway}`,
     `address=/s3.lab.test/${gateway}`,
     `address=/apt.lab.test/${sharedServicesIp}`,
+    // The dynamic zones live in the instance's bind9 (tests/lab/bind.ts); nothing cached, so updates show at once.
+    ...bindZones.map((zone) => `server=/${zone}/${gateway}#${bindPort}`),
+    'cache-size=0',
     // address=/x/ also answers every name below x, so site1.node1.lab.test and <id>.<dashed-ip>.sslip.io work.
     ...state.nodes.flatMap((node) => [
       `address=/${node.name}.lab.test/${node.ip}`,

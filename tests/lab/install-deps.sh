@@ -7,6 +7,8 @@ packages=(
   apt-cacher-ng   # the nodes' only way to Debian packages
   dnsmasq-base    # DNS for *.lab.test and sslip.io names (the binary only; no system service)
   pebble          # ACME test server
+  bind9           # authoritative DNS for the zones that take RFC 2136 updates (DNS-01); never started as a service
+  bind9-dnsutils  # nsupdate: tests set records in those zones
   iproute2        # ip netns / veth / bridge, ss
   util-linux      # unshare, nsenter
   openssh-client  # ssh, ssh-keygen
@@ -38,8 +40,10 @@ fi
 
 acng_was_installed=0
 installed apt-cacher-ng && acng_was_installed=1
+bind_was_installed=0
+installed bind9 && bind_was_installed=1
 
-# apt-cacher-ng's postinst would start the system daemon on port 3142 on every interface. The lab runs its own
+# apt-cacher-ng's (and bind9's) postinst would start the system daemon on port 3142 on every interface. The lab runs its own
 # instance bound to a lab address, so keep the packaged daemon from starting (policy-rc.d 101 = "action forbidden").
 policy=/usr/sbin/policy-rc.d
 if [ ! -e "$policy" ]; then
@@ -59,6 +63,15 @@ if [ "$acng_was_installed" = 0 ]; then
   else
     update-rc.d apt-cacher-ng disable >/dev/null 2>&1 || true
     service apt-cacher-ng stop >/dev/null 2>&1 || true
+  fi
+fi
+if [ "$bind_was_installed" = 0 ]; then
+  # The packaged named would answer on port 53 of every interface, where the lab's dnsmasq binds its gateway.
+  if [ -d /run/systemd/system ]; then
+    systemctl disable --now named.service
+  else
+    update-rc.d named disable >/dev/null 2>&1 || true
+    service named stop >/dev/null 2>&1 || true
   fi
 fi
 echo "install-deps.sh: installed ${missing[*]}"

@@ -6,7 +6,7 @@ import { execa } from 'execa'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { isLabAddress, sharedLink } from './addresses.js'
 import { aptCacheDir } from './apt-proxy.js'
-import { labAuthorize, labDown, labExec, labFiles, labStatus, labUp, renderInventory, type LabStatus } from './lab.js'
+import { labAuthorize, labDnsSet, labDown, labExec, labFiles, labStatus, labUp, renderInventory, type LabStatus } from './lab.js'
 import { linkNames, netnsExists } from './network.js'
 import { instancePaths } from './paths.js'
 import { isRunning, type ProcessRecord } from './processes.js'
@@ -57,7 +57,7 @@ afterAll(async () => {
 
 describe('lab', () => {
   it('starts two nodes and reports them in the documented status shape', () => {
-    expect(Object.keys(status).sort()).toEqual(['acme', 'apt_proxy', 'dns', 'dns_probe_name', 'nodes', 's3'])
+    expect(Object.keys(status).sort()).toEqual(['acme', 'apt_proxy', 'dns', 'dns_probe_name', 'dns_update', 'git', 'nodes', 's3'])
     expect(status.nodes.map((n) => n.name)).toEqual(['node1', 'node2'])
     for (const node of status.nodes) {
       expect(Object.keys(node).sort()).toEqual(['ip', 'name', 'ssh_key', 'ssh_port', 'ssh_user'])
@@ -111,6 +111,21 @@ describe('lab', () => {
     const sslip = `abcd1234.${node2.ip.replaceAll('.', '-')}.sslip.io`
     expect(await inNode('node1', `getent ahostsv4 ${sslip}`)).toContain(node2.ip)
     expect(await inNode('node1', `getent ahostsv4 ${status.dns_probe_name}`)).toContain(status.dns)
+  })
+
+  it('serves records set with a TSIG-signed RFC 2136 update (bind9) to nodes through the lab DNS, and refuses unsigned updates', async () => {
+    const [node1] = status.nodes
+    await labDnsSet([
+      { name: 'both.dyn.lab.test', type: 'A', values: [node1.ip] },
+      { name: 'both.dyn.lab.test', type: 'AAAA', values: ['2001:db8::5'] },
+      { name: 'x.preview.lab.test', type: 'A', values: [node1.ip] },
+    ], { instance })
+    expect(await inNode('node2', 'getent ahostsv4 both.dyn.lab.test')).toContain(node1.ip)
+    expect(await inNode('node2', 'getent ahostsv6 both.dyn.lab.test')).toContain('2001:db8::5')
+    expect(await inNode('node2', 'getent ahostsv4 x.preview.lab.test')).toContain(node1.ip)
+    const unsigned = await execa('nsupdate', [], { reject: false, input: `server ${status.dns_update.server} ${status.dns_update.port}\nupdate add evil.dyn.lab.test. 1 A 192.0.2.1\nsend\n` })
+    expect(unsigned.exitCode).not.toBe(0)
+    expect(unsigned.stdout + unsigned.stderr).toMatch(/REFUSED/)
   })
 
   it('reaches pebble\'s directory over HTTPS when, and only when, trusting the exported CA', async () => {

@@ -4,6 +4,7 @@ import { acmeDirectoryUrl, acmeFiles, ensureAcme } from './acme.js'
 import { instanceNetwork, isLabAddress, maxInstanceIndex, nodeIp, ports, type InstanceNetwork } from './addresses.js'
 import { aptProxyUrl, ensureAptProxy, stopAptProxyIfUnused } from './apt-proxy.js'
 import { ensureBaseImage } from './base-image.js'
+import { dnsUpdateAccess, ensureBind, updateDnsRecords, type DnsRecord, type DnsUpdateAccess } from './bind.js'
 import { ensureGitServer, gitBaseDir, gitUrl } from './git-server.js'
 import { dnsProbeName, ensureDns } from './dns.js'
 import { withLock } from './lock.js'
@@ -30,6 +31,8 @@ export interface LabStatus {
   acme: { directory_url: string; ca_cert: string }
   s3: { endpoint: string; region: string; bucket: string; access_key_id: string; secret_access_key: string }
   dns_probe_name: string
+  // bind9 zones preview.lab.test and dyn.lab.test, updatable with RFC 2136 + TSIG (tests/lab/bind.ts)
+  dns_update: DnsUpdateAccess
   // git http-backend over HTTPS (lab CA): clone <url><name>.git for a bare repository at <dir>/<name>.git; <dir>/files/x → <url>files/x
   git: { url: string; dir: string }
 }
@@ -101,6 +104,7 @@ export async function labUp(options: LabOptions & { nodes?: number } = {}): Prom
 
     const [acme, s3] = await Promise.all([ensureAcme(state, paths.acme, paths.logs), ensureS3(state, paths.s3, paths.logs)])
     save({ ...state, services: { ...state.services, acme, s3 } })
+    save({ ...state, services: { ...state.services, bind: await ensureBind(state, `${paths.run}/bind`, paths.logs) } })
     save({ ...state, services: { ...state.services, git: await ensureGitServer(state, paths.run, paths.acme, paths.logs) } })
 
     const count = Math.max(wanted, state.nodes.length)
@@ -147,6 +151,7 @@ export function labStatus(options: LabOptions = {}): LabStatus {
     acme: { directory_url: acmeDirectoryUrl(state), ca_cert: acmeFiles(paths.acme).caCert },
     s3: { endpoint: s3Endpoint(state), ...state.s3 },
     dns_probe_name: dnsProbeName,
+    dns_update: dnsUpdateAccess(state, `${paths.run}/bind`),
     git: { url: gitUrl(state), dir: gitBaseDir(paths.run) },
   }
 }
@@ -264,7 +269,7 @@ export async function labDown(options: LabOptions = {}): Promise<void> {
     if (state) {
       log(`stopping lab "${instance}"`)
       await Promise.all(state.nodes.map(stopNode))
-      await Promise.all([state.services.dns, state.services.acme, state.services.s3, state.services.git].map((record) => stopProcess(record)))
+      await Promise.all([state.services.dns, state.services.acme, state.services.s3, state.services.git, state.services.bind].map((record) => stopProcess(record)))
       for (const node of state.nodes) {
         // The veth first: deleting it removes both ends at once, while a deleted netns frees its end asynchronously.
         await deleteLink(node.veth)
@@ -293,4 +298,9 @@ export function renderInventory(options: LabOptions = {}): string {
     'ansible_python_interpreter=/usr/bin/python3',
     '',
   ].join('\n')
+}
+
+/** Sets (or with no values deletes) record sets in the lab's dynamic zones, e.g. an A and a stale AAAA for a test domain. */
+export async function labDnsSet(records: DnsRecord[], options: LabOptions = {}): Promise<void> {
+  await updateDnsRecords(labStatus(options).dns_update, records)
 }

@@ -28,7 +28,7 @@ export interface InstanceState {
   network: InstanceNetwork
   s3: S3Credentials
   nodes: NodeState[]
-  services: { dns?: ProcessRecord; acme?: ProcessRecord; s3?: ProcessRecord; git?: ProcessRecord }
+  services: { dns?: ProcessRecord; acme?: ProcessRecord; s3?: ProcessRecord; git?: ProcessRecord; bind?: ProcessRecord }
 }
 
 export interface SharedState {

@@ -3,6 +3,7 @@
 import http from 'node:http'
 import crypto from 'node:crypto'
 import type { AddressInfo } from 'node:net'
+import { rememberSecret } from './log-audit.js'
 
 export interface DoubleSshKey { id: number; name: string; fingerprint: string; public_key: string; labels: Record<string, string>; created: string }
 export interface DoubleServer {
@@ -66,6 +67,8 @@ export function md5Fingerprint(publicKey: string): string {
 
 export async function startHetznerDouble(options: HetznerDoubleOptions = {}): Promise<HetznerDouble> {
   const opts: Required<HetznerDoubleOptions> = { token: 'test-hetzner-token', serverIp: '203.0.113.50', actionPollsUntilDone: 2, actionOutcome: 'success', machines: null, ...options }
+  // Every test using the double checks the token never reaches a log line (tests/support/global-log-check.ts).
+  rememberSecret(opts.token)
   const state = { sshKeys: [] as DoubleSshKey[], servers: [] as DoubleServer[], actions: [] as DoubleAction[], requests: [] as HetznerDouble['requests'], statusLog: [] as HetznerDouble['statusLog'] }
   const faults: InjectedFault[] = []
   const delays: { method: string; path: RegExp; ms: number }[] = []

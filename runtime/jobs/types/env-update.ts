@@ -10,7 +10,11 @@ export default defineJobType({
   ...releaseChain('deploying'),
   async vars(ctx) {
     const env = await jobEnvironment(ctx)
-    return { ...await environmentVars(ctx, env), ...releaseVars(ctx, env), update_scope: str(ctx.payload.scope) }
+    return {
+      ...await environmentVars(ctx, env), ...releaseVars(ctx, env), update_scope: str(ctx.payload.scope),
+      // Where WordPress's update checks go: '' = wordpress.org (PRESSLUFT_WP_UPDATE_SOURCE).
+      wp_update_source: ctx.config.wpUpdateSource,
+    }
   },
   async onSuccess(ctx) {
     return releaseWithHealthCheck(ctx, { source_type: 'upload', source_ref: `updates:${String(ctx.payload.scope)}` }, str(ctx.payload.pre_backup_id))

@@ -1,5 +1,6 @@
 // node_provision: turns a server into a Pressluft node (packages, web server, PHP, database, ACME, the helper).
 // In acquire mode the server is first ordered from the provider (Hetzner) within the job's budget.
+import path from 'node:path'
 import { defineJobType } from '../job-type.js'
 import { jobFailure as failure, type JobOutcome, type RunnerContext } from '../job-runner.js'
 import type { JobRow } from '../../store/jobs.js'
@@ -46,7 +47,7 @@ async function acquire(job: JobRow, ctx: RunnerContext, deadline: number, addSec
   const timer = setTimeout(() => budget.abort(new Error('job budget spent')), Math.max(1, deadline - Date.now()))
   try {
     await acquireHetznerServer({
-      db: services.db, node, log, token, publicKey, timing: ansible.providerTiming,
+      db: services.db, node, log, token, publicKey, timing: ansible.providerTiming, knownHostsFile: path.join(services.config.dataDir, 'known_hosts'),
       baseUrl: settings.get('hetzner_api_base_url') ?? 'https://api.hetzner.cloud/v1',
       spec: { server_type: String(payload.server_type), location: String(payload.location), image: String(payload.image) },
       signal: AbortSignal.any([signal, budget.signal]),
