@@ -103,6 +103,7 @@ describe('a server bought through the Hetzner API ends as a live node', () => {
     expect(server).toMatchObject({ name: NAME, status: 'running', server_type: { name: 'cx22' }, image: { name: 'debian-12' } })
     expect(double.statusLog.filter((s) => s.server_id === server.id).map((s) => s.status)).toEqual(['initializing', 'starting', 'running'])
     const ip = server.public_net.ipv4!.ip
+    timings.accepted_to_server_running = (double.statusLog.find((s) => s.server_id === server.id && s.status === 'running')!.at - started) / 1000
 
     acquired = await nodeByName(NAME)
     expect(acquired).toMatchObject({ status: 'active', provider: 'hetzner', provider_server_id: String(server.id), hostname: ip, public_ip: ip })
