@@ -29,7 +29,10 @@ export const JOB_ERROR_CLASSES = {
   DNS_MISMATCH: 'precondition',
   TLS_ISSUANCE_FAILED: 'retryable',
   PREVIEW_CERT_MISSING: 'precondition',
-  WP_CLI_UNAVAILABLE: 'precondition',
+  // env_update runs WordPress's own upgraders through the node helper (no WP-CLI, so no WP_CLI_UNAVAILABLE). An
+  // upgrader failure happens in the new release before the switch and before the database upgrade: the live site is
+  // untouched (so the environment returns to active), and a retry would fail the same way.
+  UPDATE_FAILED: 'precondition',
   TABLE_PREFIX_MISMATCH: 'precondition',
   HEALTH_CHECK_FAILED: 'non_retryable',
   PROVIDER_NOT_CONFIGURED: 'precondition',

@@ -151,14 +151,14 @@ describe('job engine', () => {
   })
 
   it('returns pre-existing resources to active when the playbook reports a precondition failure', async () => {
-    const runner = scriptedRunner(() => ({ ok: false, code: 'WP_CLI_UNAVAILABLE', message: 'PRESSLUFT_ERROR=WP_CLI_UNAVAILABLE' }))
+    const runner = scriptedRunner(() => ({ ok: false, code: 'PRE_OPERATION_BACKUP_FAILED', message: 'PRESSLUFT_ERROR=PRE_OPERATION_BACKUP_FAILED' }))
     const { cp, site } = await plane(runner)
     await configureBackupStorage(cp)
     await cp.services.db.execute({ sql: `INSERT INTO backups (id, environment_id, backup_scope, status, storage_type, storage_path, retention_until, checksum, size_bytes, created_at, completed_at)
       VALUES (?, ?, 'full', 'completed', 's3', 's3://b/p/', ?, 'sha256:00', 1, ?, ?)`, args: [crypto.randomUUID(), site.productionId, new Date(Date.now() + 86400_000).toISOString(), new Date().toISOString(), new Date().toISOString()] })
     const { job_id } = await (await cp.request('POST', `/api/environments/${site.productionId}/updates`, { scope: 'core' })).json()
     await cp.scheduler!.start()
-    expect(await waitForJob(cp, job_id, 10_000)).toMatchObject({ status: 'failed', attempt_count: 1, error_code: 'WP_CLI_UNAVAILABLE' })
+    expect(await waitForJob(cp, job_id, 10_000)).toMatchObject({ status: 'failed', attempt_count: 1, error_code: 'PRE_OPERATION_BACKUP_FAILED' })
     expect(await status('sites', site.siteId)).toBe('active')
     expect(await status('environments', site.productionId)).toBe('active')
   })

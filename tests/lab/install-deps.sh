@@ -15,6 +15,9 @@ packages=(
   openssl         # the lab CA behind pebble's HTTPS
   ansible         # ansible-core plus the collections the playbooks use
   git             # git http-backend: the lab's repository server (deploys from git)
+  zip             # packages of the lab's WordPress update source (tests/lab/wp-updates.ts)
+  xz-utils        # reads Debian's Packages.xz there
+  curl
   rclone          # S3 client of tests/lab/s3-sigv4.test.ts (the nodes get it from node-provision)
   python3
   ca-certificates

@@ -21,6 +21,8 @@ const PL_COMMANDS = [
     'option-set' => ['name', 'value'],
     'magic-login-token' => [],
     'cache-flush' => [],
+    'update' => ['scope'],
+    'db-upgrade' => [],
 ];
 
 $GLOBALS['pl_done'] = false;
@@ -407,6 +409,16 @@ if ($pl_command === 'install') {
     }
 }
 
+if ($pl_command === 'update') {
+    // The release being updated is the environment user's own copy: write files directly, never over FTP/SSH.
+    if (!defined('FS_METHOD')) {
+        define('FS_METHOD', 'direct');
+    }
+    if (!in_array($pl_args['scope'], ['core', 'plugins', 'themes', 'all'], true)) {
+        pl_fail('usage', '--scope must be core, plugins, themes or all', 2);
+    }
+}
+
 require "$pl_root/wp-load.php";
 
 switch ($pl_command) {
@@ -469,6 +481,21 @@ switch ($pl_command) {
         pl_ok(['token' => $token, 'expires_at' => gmdate('Y-m-d\TH:i:s.000\Z', $expires)]);
         break;
 
+    case 'update':
+        pl_ok(pl_update($pl_args['scope'], rtrim($pl_args['source'] ?? '', '/')));
+        break;
+
+    case 'db-upgrade':
+        // Run in its own process after a core update, so the new core's upgrade code is the one loaded.
+        require_once ABSPATH . 'wp-admin/includes/upgrade.php';
+        $before = (int) get_option('db_version');
+        if ($before === (int) $GLOBALS['wp_db_version']) {
+            pl_ok(['changed' => false, 'db_version' => $before]);
+        }
+        wp_upgrade();
+        pl_ok(['changed' => true, 'db_version_before' => $before, 'db_version' => (int) get_option('db_version')]);
+        break;
+
     case 'cache-flush':
         $flushed = wp_cache_flush();
         flush_rewrite_rules(false);
@@ -476,3 +503,100 @@ switch ($pl_command) {
         break;
 }
 pl_fail('internal', 'unhandled command');
+
+/**
+ * Updates with WordPress's own upgrader classes (what wp-admin and WP-CLI use). $source, when set, replaces
+ * https://api.wordpress.org/ for the update checks (<source>/<path>/index.json, answered by GET) and is trusted with the
+ * system CA bundle; packages are downloaded from the URLs the answers name. Returns what changed.
+ */
+function pl_update(string $scope, string $source): array
+{
+    require_once ABSPATH . 'wp-admin/includes/admin.php';
+    require_once ABSPATH . 'wp-admin/includes/class-wp-upgrader.php';
+    if ($source !== '') {
+        $parts = parse_url($source);
+        add_filter('pre_http_request', function ($pre, $args, $url) use ($source) {
+            if (strpos($url, 'https://api.wordpress.org/') !== 0 && strpos($url, 'http://api.wordpress.org/') !== 0) {
+                return $pre;
+            }
+            $path = parse_url($url, PHP_URL_PATH) ?: '/';
+            $target = $source . rtrim($path, '/') . '/index.json';
+            return wp_remote_get($target, ['timeout' => $args['timeout'] ?? 10]);
+        }, 10, 3);
+        add_filter('http_request_args', function ($args, $url) use ($source) {
+            if (strpos($url, $source) === 0) {
+                $args['sslcertificates'] = '/etc/ssl/certs/ca-certificates.crt';
+            }
+            return $args;
+        }, 10, 2);
+        if (isset($parts['port'])) {
+            add_filter('http_allowed_safe_ports', function ($ports) use ($parts) {
+                $ports[] = (int) $parts['port'];
+                return $ports;
+            });
+        }
+    }
+    $skin = new Automatic_Upgrader_Skin();
+    $report = ['core' => null, 'plugins' => [], 'themes' => []];
+    $failed = function (string $what, $result) use ($skin) {
+        $message = is_wp_error($result) ? $result->get_error_message() : implode(' ', array_map('strip_tags', (array) $skin->get_upgrade_messages()));
+        pl_fail('update_failed', "$what: " . ($message !== '' ? $message : 'the upgrader returned ' . var_export($result, true)));
+    };
+
+    if ($scope === 'core' || $scope === 'all') {
+        wp_version_check([], true);
+        $offer = null;
+        foreach ((array) get_core_updates() as $update) {
+            if (isset($update->response) && $update->response === 'upgrade') {
+                $offer = $update;
+                break;
+            }
+        }
+        if ($offer !== null) {
+            $from = get_bloginfo('version');
+            $result = (new Core_Upgrader($skin))->upgrade($offer);
+            if (is_wp_error($result) || $result === false || $result === null) {
+                $failed('core update', $result);
+            }
+            $report['core'] = ['from' => $from, 'to' => $result];
+        }
+    }
+    if ($scope === 'plugins' || $scope === 'all') {
+        // Without this WordPress reuses the last answer for up to 12 hours.
+        delete_site_transient('update_plugins');
+        wp_update_plugins();
+        $pending = get_site_transient('update_plugins');
+        $files = array_keys((array) ($pending->response ?? []));
+        if ($files !== []) {
+            $before = get_plugins();
+            $results = (new Plugin_Upgrader($skin))->bulk_upgrade($files);
+            foreach ($files as $file) {
+                if (empty($results[$file]) || is_wp_error($results[$file])) {
+                    $failed("plugin $file", $results[$file] ?? false);
+                }
+                $report['plugins'][$file] = ['from' => $before[$file]['Version'] ?? null, 'to' => $pending->response[$file]->new_version ?? null];
+            }
+        }
+    }
+    if ($scope === 'themes' || $scope === 'all') {
+        delete_site_transient('update_themes');
+        wp_update_themes();
+        $pending = get_site_transient('update_themes');
+        $slugs = array_keys((array) ($pending->response ?? []));
+        if ($slugs !== []) {
+            $versions = [];
+            foreach ($slugs as $slug) {
+                $versions[$slug] = wp_get_theme($slug)->get('Version');
+            }
+            $results = (new Theme_Upgrader($skin))->bulk_upgrade($slugs);
+            foreach ($slugs as $slug) {
+                if (empty($results[$slug]) || is_wp_error($results[$slug])) {
+                    $failed("theme $slug", $results[$slug] ?? false);
+                }
+                $report['themes'][$slug] = ['from' => $versions[$slug], 'to' => $pending->response[$slug]['new_version'] ?? null];
+            }
+        }
+    }
+    $report['changed'] = $report['core'] !== null || $report['plugins'] !== [] || $report['themes'] !== [];
+    return $report;
+}
