@@ -64,6 +64,12 @@ describe('job registry', () => {
     for (const type of JOB_TYPES) expect(playbookPath(type)).toBe(`ansible/playbooks/${type.replace(/_/g, '-')}.yml`)
   })
 
+  it('names only registered job types as follow-ups, and only release_rollback follows health_check', () => {
+    for (const type of JOB_TYPES) for (const next of jobTypeOf(type).followUps ?? []) expect(JOB_TYPES).toContain(next)
+    expect(jobTypeOf('health_check').followUps).toEqual(['release_rollback'])
+    expect(() => jobTypeOf('teleport_site')).toThrow(/no module runtime\/jobs\/types\/teleport-site\.ts/)
+  })
+
   it('scopes node_provision and backup_cleanup globally and every other type to a site', () => {
     const global = JOB_TYPES.filter((t) => jobTypeOf(t).scope === 'global')
     expect(global.sort()).toEqual(['backup_cleanup', 'node_provision'])
