@@ -12,7 +12,8 @@ import { openE2e, createSite, configureLabS3, type E2e, type CreatedSite } from 
 import { waitForJob, lastRecap, type JobView } from '../support/jobs.js'
 import { queryOne } from '../../runtime/store/db.js'
 
-const SLUG = 'deploy-e2e'
+// Unique per run, so a kept lab (PRESSLUFT_E2E_KEEP_LAB) can run the file again.
+const SLUG = `deploy-${Date.now().toString(36)}`
 const timings: Record<string, number> = {}
 
 interface Answer { at: number; status: number; version: string | null }

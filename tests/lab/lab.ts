@@ -1,5 +1,6 @@
 // The lab's public API, used by the CLI and by other test suites: up, status, exec, authorize, down of one instance.
-import { appendFileSync, existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs'
+import { appendFileSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync } from 'node:fs'
+import { rm } from 'node:fs/promises'
 import { acmeDirectoryUrl, acmeFiles, ensureAcme } from './acme.js'
 import { instanceNetwork, isLabAddress, maxInstanceIndex, nodeIp, ports, type InstanceNetwork } from './addresses.js'
 import { aptProxyUrl, ensureAptProxy, stopAptProxyIfUnused } from './apt-proxy.js'
@@ -243,7 +244,11 @@ export async function labStopNode(name: string, options: LabOptions = {}): Promi
     await stopNode(node)
     await deleteLink(node.veth)
     await deleteNetns(node.netns)
-    rmSync(`${paths.nodes}/${node.name}`, { recursive: true, force: true })
+    // The disk is moved aside and deleted in the background (a provisioned node's files take many seconds to delete);
+    // whatever is left when the process ends goes with `down`, which removes run/.
+    const discarded = `${paths.run}/discarded-${node.name}-${Date.now()}`
+    renameSync(`${paths.nodes}/${node.name}`, discarded)
+    void rm(discarded, { recursive: true, force: true }).catch(() => undefined)
     writeState(state = { ...state, nodes: state.nodes.filter((n) => n.name !== node.name) })
     writeState({ ...state, services: { ...state.services, dns: await ensureDns(state, paths.dns, paths.logs) } })
   })

@@ -53,8 +53,6 @@ export interface HetznerDouble {
   fail(method: string, path: RegExp, status: number, code: string, message?: string, times?: number, retryAfter?: number): void
   /** The next matching request is carried out but its answer is held back `ms` (a response lost in a slow network). */
   delay(method: string, path: RegExp, ms: number): void
-  /** Settles once the machines of every created server finished booting (or failed to). */
-  machinesSettled(): Promise<void>
   addServer(fields: Partial<DoubleServer> & { name: string }): DoubleServer
   close(): Promise<void>
 }
@@ -235,7 +233,6 @@ export async function startHetznerDouble(options: HetznerDoubleOptions = {}): Pr
     before(method, path, fn) { hooks.push({ method, path, fn }) },
     fail(method, path, status, code, message = code, times = 1, retryAfter = 30) { faults.push({ method, path, status, code, message, times, retryAfter }) },
     delay(method, path, ms) { delays.push({ method, path, ms }) },
-    machinesSettled: async () => { await Promise.all(boots.values()) },
     addServer,
     async close() {
       // Servers left behind would be machines left running: stop them as if the project were deleted.

@@ -316,6 +316,13 @@ function pl_search_replace(mysqli $db, string $prefix, string $from, string $to,
                 $columns[] = $col['Field'];
             }
         }
+        // A single-column primary key lets big tables be walked in pages and updated row by row (linear);
+        // other tables are updated by exact old value (one statement per distinct value).
+        $key = [];
+        $result = $db->query("SHOW KEYS FROM $qt WHERE Key_name = 'PRIMARY'");
+        while ($k = $result->fetch_assoc()) {
+            $key[] = $k['Column_name'];
+        }
         foreach ($columns as $column) {
             $qc = '`' . str_replace('`', '``', $column) . '`';
             $conditions = [];
@@ -323,6 +330,41 @@ function pl_search_replace(mysqli $db, string $prefix, string $from, string $to,
             foreach (array_keys($pairs) as $needle) {
                 $conditions[] = "$qc LIKE BINARY ?";
                 $params[] = '%' . addcslashes($needle, '\\%_') . '%';
+            }
+            if (count($key) === 1 && $key[0] !== $column) {
+                $qk = '`' . str_replace('`', '``', $key[0]) . '`';
+                $last = null;
+                for (;;) {
+                    $where = '(' . implode(' OR ', $conditions) . ')' . ($last === null ? '' : " AND $qk > ?");
+                    $select = $db->prepare("SELECT $qk, $qc FROM $qt WHERE $where ORDER BY $qk LIMIT 500");
+                    $args = $last === null ? $params : array_merge($params, [$last]);
+                    $select->bind_param(str_repeat('s', count($args)), ...$args);
+                    $select->execute();
+                    $rows = $select->get_result()->fetch_all(MYSQLI_NUM);
+                    $select->close();
+                    if ($rows === []) {
+                        break;
+                    }
+                    foreach ($rows as [$id, $old]) {
+                        $last = (string) $id;
+                        if ($old === null) {
+                            continue;
+                        }
+                        $new = $replacer->value($old);
+                        if ($new === $old) {
+                            continue;
+                        }
+                        $update = $db->prepare("UPDATE $qt SET $qc = ? WHERE $qk = ?");
+                        $update->bind_param('ss', $new, $last);
+                        if (!$update->execute()) {
+                            pl_fail('db_error', "updating $table.$column failed: " . $update->error);
+                        }
+                        $report['rows'] += $update->affected_rows;
+                        $report['replacements']++;
+                        $update->close();
+                    }
+                }
+                continue;
             }
             // Update by exact (binary) old value: works for tables without a primary key too,
             // and identical values get identical replacements anyway.
@@ -529,6 +571,11 @@ function pl_update(string $scope, string $source): array
             }
             return $args;
         }, 10, 2);
+        // The configured source may sit on an address WordPress treats as internal (a lab, a mirror on a private
+        // network; 6.8 also refuses 198.18.0.0/15): it is trusted because the operator configured it.
+        add_filter('http_request_host_is_external', function ($external, $host) use ($parts) {
+            return $external || strtolower($host) === strtolower($parts['host'] ?? '');
+        }, 10, 2);
         if (isset($parts['port'])) {
             add_filter('http_allowed_safe_ports', function ($ports) use ($parts) {
                 $ports[] = (int) $parts['port'];
@@ -539,7 +586,12 @@ function pl_update(string $scope, string $source): array
     $skin = new Automatic_Upgrader_Skin();
     $report = ['core' => null, 'plugins' => [], 'themes' => []];
     $failed = function (string $what, $result) use ($skin) {
-        $message = is_wp_error($result) ? $result->get_error_message() : implode(' ', array_map('strip_tags', (array) $skin->get_upgrade_messages()));
+        $message = implode(' ', array_map('strip_tags', (array) $skin->get_upgrade_messages()));
+        if (is_wp_error($result)) {
+            // WP_Upgrader wraps the cause (e.g. the HTTP error of a download) in the error's data.
+            $data = $result->get_error_data();
+            $message = $result->get_error_message() . (is_string($data) && $data !== '' ? " ($data)" : '') . ($message !== '' ? " — $message" : '');
+        }
         pl_fail('update_failed', "$what: " . ($message !== '' ? $message : 'the upgrader returned ' . var_export($result, true)));
     };
 
