@@ -196,6 +196,16 @@ describe('custom domains with certificates from the lab ACME server, redirects, 
     expect(conf.stdout.trim()).toBe('0')
   })
 
+  it('fails with DNS_MISMATCH when a second A record points elsewhere (the CA could validate against it)', async () => {
+    const hostname = 'two-a.dyn.lab.test'
+    await labDnsSet([{ name: hostname, type: 'A', values: [e2e.node.ip, e2e.lab.dns] }], LAB)
+    const job = await waitForJob(e2e.cp, await addDomain(hostname))
+    expect(job.status).toBe('failed')
+    expect(job.error_code).toBe('DNS_MISMATCH')
+    expect(job.error_message?.replace(/\s+/g, ' ')).toContain(`DNS for ${hostname} also has an A record (${e2e.lab.dns}) that does not point to this server (${e2e.node.ip}); remove it and retry`)
+    expect(pebbleMentions(hostname)).toBe(0)
+  })
+
   it('renews: certbot renew --dry-run succeeds against pebble, and a forced renewal is served after the deploy hook reloads nginx', async () => {
     // Scheduled renewals get the lab CA from the certbot.service drop-in; lab nodes have no systemd, so pass it here.
     const env = { REQUESTS_CA_BUNDLE: '/etc/pressluft/acme-ca.pem' }

@@ -334,6 +334,7 @@ function pl_search_replace(mysqli $db, string $prefix, string $from, string $to,
             if (count($key) === 1 && $key[0] !== $column) {
                 $qk = '`' . str_replace('`', '``', $key[0]) . '`';
                 $last = null;
+                $update = $db->prepare("UPDATE $qt SET $qc = ? WHERE $qk = ?");
                 for (;;) {
                     $where = '(' . implode(' OR ', $conditions) . ')' . ($last === null ? '' : " AND $qk > ?");
                     $select = $db->prepare("SELECT $qk, $qc FROM $qt WHERE $where ORDER BY $qk LIMIT 500");
@@ -345,6 +346,8 @@ function pl_search_replace(mysqli $db, string $prefix, string $from, string $to,
                     if ($rows === []) {
                         break;
                     }
+                    // One transaction per page: a commit (and its log flush) per 500 rows, not per row.
+                    $db->begin_transaction();
                     foreach ($rows as [$id, $old]) {
                         $last = (string) $id;
                         if ($old === null) {
@@ -354,16 +357,16 @@ function pl_search_replace(mysqli $db, string $prefix, string $from, string $to,
                         if ($new === $old) {
                             continue;
                         }
-                        $update = $db->prepare("UPDATE $qt SET $qc = ? WHERE $qk = ?");
                         $update->bind_param('ss', $new, $last);
                         if (!$update->execute()) {
                             pl_fail('db_error', "updating $table.$column failed: " . $update->error);
                         }
                         $report['rows'] += $update->affected_rows;
                         $report['replacements']++;
-                        $update->close();
                     }
+                    $db->commit();
                 }
+                $update->close();
                 continue;
             }
             // Update by exact (binary) old value: works for tables without a primary key too,
