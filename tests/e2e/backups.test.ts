@@ -230,6 +230,37 @@ describe('backups and restore through the API', () => {
     expect([after.posts, after.postmeta, after.options]).toEqual([changed.posts, changed.postmeta, changed.options])
   })
 
+  it("restores production's full backup into a staging environment with the URLs rewritten to staging's own", async () => {
+    const created = await e2e.cp.request('POST', `/api/sites/${site.siteId}/environments`, {
+      name: 'Staging', slug: 'staging', type: 'staging', source_environment_id: site.envId, promotion_preset: 'content-protect',
+    })
+    expect(created.status).toBe(202)
+    const envJob = await waitForJob(e2e.cp, (await created.json() as { job_id: string }).job_id, 900_000)
+    expect(envJob.status, `${envJob.error_code} ${envJob.error_message}`).toBe('succeeded')
+    const envs = await (await e2e.cp.request('GET', `/api/sites/${site.siteId}/environments`)).json() as { items: { id: string; slug: string; preview_url: string }[] }
+    const staging = envs.items.find((e) => e.slug === 'staging')!
+    const stagingDb = `wp_${staging.id.slice(0, 8)}`
+    const stagingSql = async (query: string) => (await labExec('node1', ['mariadb', '--batch', '--skip-column-names', stagingDb, '-e', query], LAB)).stdout.trim()
+    // Something only the backup holds: the staging clone was made after the later edits.
+    expect(await stagingSql(`SELECT COUNT(*) FROM ${prefix}posts WHERE post_title = 'Backup post 1' AND post_status = 'publish'`)).toBe('1')
+    await stagingSql(`DELETE FROM ${prefix}posts WHERE post_title = 'Backup post 1'`)
+
+    const res = await e2e.cp.request('POST', `/api/environments/${staging.id}/restore`, { backup_id: fullBackup.id })
+    expect(res.status, await res.clone().text()).toBe(202)
+    const { job_id } = await res.json() as { job_id: string }
+    const job = await waitForJob(e2e.cp, job_id, 900_000)
+    expect(job.status, `${job.error_code} ${job.error_message}`).toBe('succeeded')
+    const follow = await queryOne<{ id: string }>(e2e.cp.services.db, "SELECT id FROM jobs WHERE parent_job_id = ? AND job_type = 'health_check'", [job_id])
+    expect((await waitForJob(e2e.cp, follow!.id, 600_000)).status).toBe('succeeded')
+
+    expect(await stagingSql(`SELECT COUNT(*) FROM ${prefix}posts WHERE post_title = 'Backup post 1'`)).toBe('1')
+    expect(await stagingSql(`SELECT option_value FROM ${prefix}options WHERE option_name IN ('home', 'siteurl') ORDER BY option_name`)).toBe(`${staging.preview_url}\n${staging.preview_url}`)
+    const productionHost = new URL(site.previewUrl).hostname
+    expect(await stagingSql(`SELECT COUNT(*) FROM ${prefix}posts WHERE guid LIKE '%${productionHost}%' OR post_content LIKE '%${productionHost}%'`)).toBe('0')
+    // Production itself was not touched by the staging restore.
+    expect((await sql(`SELECT option_value FROM ${prefix}options WHERE option_name = 'home'`)).trim()).toBe(site.previewUrl)
+  })
+
   it('fails a backup with a wrong S3 secret with a message naming the cause and not containing the secret', async () => {
     const wrong = `${e2e.lab.s3.secret_access_key.slice(0, -4)}XXXX`
     rememberSecret(wrong)
