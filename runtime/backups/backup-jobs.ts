@@ -1,7 +1,7 @@
 // A pending backup row with its backup_create job, for manual backups and pre-operation backups alike.
 import crypto from 'node:crypto'
 import type { Executor } from '../store/db.js'
-import { insertBackup, findFreshFullBackup } from '../store/backups.js'
+import { insertBackup, findReusablePreOperationBackup } from '../store/backups.js'
 import type { EnvironmentRow } from '../store/environments.js'
 import type { SettingsSnapshot } from '../settings/settings-service.js'
 import type { BackupScope } from '../contracts/enums.js'
@@ -37,14 +37,14 @@ export interface PreOperationBackup {
 
 /**
  * Pre-operation backup (docs/architecture.md "Follow-ups, pre-operation backups, promotion gates"): reuse a usable full backup of the environment completed within the gate
- * window, else insert a pending full backup and its backup_create job (before the dependent job).
+ * window after which no other job of the environment was accepted or finished, else insert a pending full backup and its backup_create job (before the dependent job).
  */
 export async function ensurePreOperationBackup(tx: Executor, input: {
   env: EnvironmentRow; purpose: Exclude<BackupPurpose, 'manual'>; settings: SettingsSnapshot; actor: Actor
   maxAttempts: number; gateFreshnessMinutes: number
 }): Promise<PreOperationBackup> {
   const now = nowIso()
-  const fresh = await findFreshFullBackup(tx, input.env.id, isoPlus(now, -input.gateFreshnessMinutes * 60_000), now)
+  const fresh = await findReusablePreOperationBackup(tx, input.env.id, isoPlus(now, -input.gateFreshnessMinutes * 60_000), now)
   if (fresh) return { pre_backup_id: fresh.id, pre_backup_job_id: null }
   const backupId = await insertPendingBackup(tx, input.env, 'full', input.settings)
   const jobId = await insertRequestedJob(tx, input.actor, input.maxAttempts, {

@@ -1,3 +1,4 @@
+import crypto from 'node:crypto'
 import { describe, it, expect, beforeEach, afterEach } from 'vitest'
 import { createTestControlPlane, type TestControlPlane } from '../support/control-plane.js'
 import {
@@ -40,12 +41,31 @@ describe('updates and restore with pre-operation backups', () => {
     await insertBackupRow(cp, site.productionId, { status: 'running' })
     const first = await jobById(cp, (await (await cp.request('POST', `/api/environments/${site.productionId}/updates`, { scope: 'all' })).json()).job_id)
     expect(await jobsOfType(cp, 'backup_create')).toHaveLength(1)
-    const fresh = await insertBackupRow(cp, site.productionId, { completed_at: minutesAgo(30) })
+    // The first update never runs: cancelled while queued, it changed nothing, so a backup older than it is still current.
+    expect((await cp.request('POST', `/api/jobs/${first.id}/cancel`)).status).toBe(200)
+    const fresh = await insertBackupRow(cp, site.productionId, { completed_at: new Date().toISOString() })
     const second = await jobById(cp, (await (await cp.request('POST', `/api/environments/${site.productionId}/updates`, { scope: 'core' })).json()).job_id)
     expect(second.payload.pre_backup_id).toBe(fresh)
     expect(first.payload.pre_backup_id).not.toBe(fresh)
     expect(await jobsOfType(cp, 'backup_create')).toHaveLength(1)
-    expect((await auditsFor(cp, 'env_update'))[1].details).toEqual({ pre_backup_id: fresh, pre_backup_job_id: null })
+    expect((await auditsFor(cp, 'env_update')).find((a) => a.job_id === second.id && a.result === 'accepted')!.details).toEqual({ pre_backup_id: fresh, pre_backup_job_id: null })
+  })
+
+  it('takes a new pre-update backup when another job of the environment ran after the fresh one, so a rollback never undoes that job', async () => {
+    const backup = await insertBackupRow(cp, site.productionId, { completed_at: minutesAgo(30) })
+    // A deploy that finished after the backup: restoring that backup would silently drop what it changed.
+    await cp.services.db.execute({
+      sql: `INSERT INTO jobs (id, job_type, status, site_id, environment_id, node_id, payload_json, attempt_count, max_attempts, started_at, finished_at, created_at, updated_at)
+        SELECT ?, 'env_deploy', 'succeeded', site_id, id, node_id, '{}', 1, 3, ?, ?, ?, ? FROM environments WHERE id = ?`,
+      args: [crypto.randomUUID(), minutesAgo(12), minutesAgo(10), minutesAgo(12), minutesAgo(10), site.productionId],
+    })
+    const update = await jobById(cp, (await (await cp.request('POST', `/api/environments/${site.productionId}/updates`, { scope: 'plugins' })).json()).job_id)
+    expect(update.payload.pre_backup_id).not.toBe(backup)
+    expect(await jobsOfType(cp, 'backup_create')).toHaveLength(1)
+    // The update itself is now the newest job: a second update accepted right after it cannot reuse that backup either.
+    const second = await jobById(cp, (await (await cp.request('POST', `/api/environments/${site.productionId}/updates`, { scope: 'core' })).json()).job_id)
+    expect(second.status).toBe('queued')
+    expect(await jobsOfType(cp, 'backup_create')).toHaveLength(2)
   })
 
   it('updates answers 409 backup_storage_not_configured without storage, and 400 for an unknown scope', async () => {

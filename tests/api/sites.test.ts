@@ -176,7 +176,8 @@ describe('POST /api/sites/{id}/import', () => {
     await insertActiveNode(cp)
     const site = await createActiveSite(cp, 'imp')
     await configureBackupStorage(cp)
-    const fresh = await insertBackupRow(cp, site.productionId, { completed_at: new Date(Date.now() - 10 * 60_000).toISOString() })
+    // Completed after the site's own jobs, as a backup taken of the live site is.
+    const fresh = await insertBackupRow(cp, site.productionId, { completed_at: new Date().toISOString() })
     const res = await cp.request('POST', `/api/sites/${site.siteId}/import`, archive)
     const job = await jobById(cp, (await res.json()).job_id)
     expect(job.payload.pre_backup_id).toBe(fresh)
