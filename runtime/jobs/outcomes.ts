@@ -24,6 +24,8 @@ export const JOB_ERROR_CLASSES = {
   BACKUP_GATE_UNMET: 'precondition',
   BACKUP_STORAGE_NOT_CONFIGURED: 'precondition',
   BACKUP_CHECKSUM_MISMATCH: 'precondition',
+  // The backup storage refused the configured key or bucket: only a settings change helps, so no retry.
+  BACKUP_STORAGE_REJECTED: 'non_retryable',
   IMPORT_ARCHIVE_INVALID: 'precondition',
   IMPORT_DOWNLOAD_FAILED: 'retryable',
   DNS_MISMATCH: 'precondition',
