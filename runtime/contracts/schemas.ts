@@ -6,7 +6,6 @@ import {
   SLUG_RE, NODE_NAME_RE, SSH_USER_RE, PROVIDER_FIELD_RE, hasTemplateSyntax, hasControlCharacters, isHostname,
   isIpv4, isNodeHostname, isSafeHttpUrl, isUploadRef, isGitRef,
 } from './validation.js'
-import { refusedArchiveUrl } from './archive-url.js'
 
 const noTemplate = (s: string) => !hasTemplateSyntax(s)
 const TEMPLATE_MESSAGE = 'must not contain {{, {% or {#'
@@ -130,10 +129,7 @@ export const CreateEnvironmentRequest = z.object({
 
 export const ImportSiteRequest = z.object({
   archive_url: z.string().max(2048).refine(isSafeHttpUrl, 'must be an http(s) URL with a host and no credentials').refine(noTemplate, TEMPLATE_MESSAGE)
-    .superRefine((url, ctx) => {
-      const reason = refusedArchiveUrl(url)
-      if (reason) ctx.addIssue({ code: 'custom', message: `must not point at this host's or internal services: ${reason}` })
-    }),
+    .openapi({ description: 'Refused (400) when the host is a loopback, link-local, metadata, private or reserved address or a local name, unless the import_allowed_sources setting allows it; the node checks the address it connects to' }),
 }).strict().openapi('ImportSiteRequest')
 
 export const RollbackRequest = z.object({
@@ -217,6 +213,7 @@ export const SettingsView = z.object({
   backup_retention_days: z.number().int(),
   hetzner_api_token: SecretFlag,
   hetzner_api_base_url: z.string().nullable(),
+  import_allowed_sources: z.string().nullable().openapi({ description: 'Comma-separated host names and CIDR ranges import archives may come from although they are private or reserved addresses (loopback, link-local, metadata and the node\'s own addresses stay refused)' }),
   ssh_public_key: z.string(),
 }).openapi('SettingsView')
 
@@ -233,5 +230,6 @@ export const SettingsPatch = z.object({
   backup_retention_days: z.number().int().nullable().optional(),
   hetzner_api_token: z.string().min(1).nullable().optional(),
   hetzner_api_base_url: z.string().nullable().optional(),
+  import_allowed_sources: z.string().nullable().optional(),
 }).strict().openapi('SettingsPatch')
 export type SettingsPatchInput = z.infer<typeof SettingsPatch>

@@ -1,11 +1,12 @@
 // The settings keys, their defaults, and the value and cross-field rules applied to the merged result.
 import { DNS01_PROVIDERS, BACKUP_STORAGE_KEYS } from '../contracts/enums.js'
 import { hasControlCharacters, hasTemplateSyntax, isHostname, isSafeHttpUrl } from '../contracts/validation.js'
+import { allowedSourcesProblem } from '../contracts/archive-url.js'
 
 export const SETTING_KEYS = [
   'control_plane_domain', 'preview_domain', 'dns01_provider', 'dns01_credentials_json', 'backup_s3_endpoint',
   'backup_s3_region', 'backup_s3_bucket', 'backup_s3_access_key_id', 'backup_s3_secret_access_key',
-  'backup_retention_days', 'hetzner_api_token', 'hetzner_api_base_url',
+  'backup_retention_days', 'hetzner_api_token', 'hetzner_api_base_url', 'import_allowed_sources',
 ] as const
 export type SettingKey = (typeof SETTING_KEYS)[number]
 
@@ -80,6 +81,7 @@ const VALUE_RULES: Record<SettingKey, (value: string) => string | null> = {
   backup_retention_days: (v) => (/^\d+$/.test(v) && Number(v) >= 1 && Number(v) <= 3650 ? null : 'must be an integer from 1 to 3650'),
   hetzner_api_token: (v) => (plainToken(v, 256) ? null : 'must be 1-256 characters without whitespace'),
   hetzner_api_base_url: (v) => (isSafeHttpUrl(v) ? null : 'must be an http(s) URL with a host and no credentials'),
+  import_allowed_sources: allowedSourcesProblem,
 }
 
 /**

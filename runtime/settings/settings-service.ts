@@ -27,6 +27,8 @@ export interface SettingsSnapshot {
   backup_s3_access_key_id: string | null
   backup_retention_days: number
   hetzner_api_base_url: string
+  /** Comma-separated host names and CIDR ranges an import archive may come from although they are private or reserved. */
+  import_allowed_sources: string | null
   secretsSet: Record<SecretSettingKey, boolean>
   /** Endpoint, bucket, access key id and secret are all set. */
   backupStorageConfigured: boolean
@@ -63,6 +65,7 @@ export class SettingsService {
       backup_retention_days: snapshot.backup_retention_days,
       hetzner_api_token: secretFlag('hetzner_api_token'),
       hetzner_api_base_url: snapshot.hetzner_api_base_url,
+      import_allowed_sources: snapshot.import_allowed_sources,
       ssh_public_key: (await this.secrets.get(PUBLIC_KEY_SECRET)) ?? '',
     }
   }
@@ -155,6 +158,7 @@ function toSnapshot(rows: Map<string, string>): SettingsSnapshot {
     backup_s3_access_key_id: value('backup_s3_access_key_id'),
     backup_retention_days: Number(value('backup_retention_days')),
     hetzner_api_base_url: value('hetzner_api_base_url')!,
+    import_allowed_sources: value('import_allowed_sources'),
     secretsSet,
     backupStorageConfigured: BACKUP_STORAGE_KEYS.every((key) => rows.has(key)),
   }

@@ -15,6 +15,7 @@ import type { JobControl } from '../jobs/job-control.js'
 import type { SettingsService } from '../settings/settings-service.js'
 import type { Actor } from '../auth/auth-service.js'
 import { ApiError } from '../contracts/errors.js'
+import { refusedArchiveUrl } from '../contracts/archive-url.js'
 import { acceptJob } from '../jobs/accept-job.js'
 import {
   loadSite, loadNodeOf, requireSiteActive, requireEnvironmentActive, requireNodeActive, requireBackupStorage, requireUpdated, publicIpOf,
@@ -83,12 +84,20 @@ export class SiteService {
   /** site_import into the production environment, after a pre-import backup (reused when fresh). */
   async importArchive(siteId: string, input: { archive_url: string }, actor: Actor): Promise<{ job_id: string }> {
     const jobId = await inTransaction(this.db, async (tx) => {
+      // SSRF defence decidable here (IP literals, local names), with the operator's allow-list as it is now; a request
+      // error, so it comes before the state checks as the body's validation does.
+      const settings = await this.settings.snapshot(tx)
+      const refusal = refusedArchiveUrl(input.archive_url, settings.import_allowed_sources)
+      if (refusal) {
+        throw new ApiError('bad_request', 'Request validation failed', {
+          issues: [{ path: 'archive_url', message: `must not point at this host's or internal services: ${refusal}` }],
+        })
+      }
       const site = await loadSite(tx, siteId)
       requireSiteActive(site)
       const production = await findProductionEnvironment(tx, site.id)
       if (!production) throw new Error(`site ${site.id} has no production environment`)
       requireEnvironmentActive(production)
-      const settings = await this.settings.snapshot(tx)
       requireBackupStorage(settings.backupStorageConfigured)
       requireNodeActive(await loadNodeOf(tx, production))
 

@@ -16,8 +16,28 @@ describe('/_admin/settings', () => {
       control_plane_domain: null, preview_domain: null, dns01_provider: null, dns01_credentials_json: { set: false },
       backup_s3_endpoint: null, backup_s3_region: 'us-east-1', backup_s3_bucket: null, backup_s3_access_key_id: null,
       backup_s3_secret_access_key: { set: false }, backup_retention_days: 30, hetzner_api_token: { set: false },
-      hetzner_api_base_url: 'https://api.hetzner.cloud/v1', ssh_public_key: expect.stringMatching(/^ssh-ed25519 [A-Za-z0-9+/=]+ /),
+      hetzner_api_base_url: 'https://api.hetzner.cloud/v1', import_allowed_sources: null,
+      ssh_public_key: expect.stringMatching(/^ssh-ed25519 [A-Za-z0-9+/=]+ /),
     })
+  })
+
+  it('stores import_allowed_sources as plain text, validates each entry and clears it with null', async () => {
+    const value = '198.18.0.1, 10.20.0.0/16, archives.example.com, fd12:3456::/32'
+    const res = await cp.request('PATCH', '/_admin/settings', { import_allowed_sources: value })
+    expect(res.status).toBe(200)
+    expect(await res.json()).toMatchObject({ import_allowed_sources: value })
+    expect(await row(cp, "SELECT value FROM settings WHERE key = 'import_allowed_sources'")).toEqual({ value })
+    const [audit] = await auditsFor(cp, 'settings_update')
+    expect(audit.details).toEqual({ keys: ['import_allowed_sources'] })
+    for (const [bad, message] of [['10.0.0.1/8', /host bits/], ['127.0.0.1', /cannot be allowed/], ['169.254.169.254', /cannot be allowed/],
+      ['localhost', /cannot be allowed/], ['Files.Example.com', /lowercase host name/], ['10.0.0.0/40', /prefix/], ['', /at least one/],
+      ['{{ x }}', /must not contain/]] as const) {
+      const err = await expectError(await cp.request('PATCH', '/_admin/settings', { import_allowed_sources: bad }), 400, 'settings_invalid')
+      expect([bad, (err.details!.fields as Record<string, string>).import_allowed_sources]).toEqual([bad, expect.stringMatching(message)])
+    }
+    expect(await (await cp.request('GET', '/_admin/settings')).json()).toMatchObject({ import_allowed_sources: value })
+    expect(await (await cp.request('PATCH', '/_admin/settings', { import_allowed_sources: null })).json()).toMatchObject({ import_allowed_sources: null })
+    expect(await count(cp, 'settings')).toBe(0)
   })
 
   it('stores secrets only in the secrets store, returns {set: true} and audits the changed keys without values', async () => {

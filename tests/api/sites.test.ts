@@ -207,4 +207,37 @@ describe('POST /api/sites/{id}/import', () => {
       await expectError(await cp.request('POST', `/api/sites/${site.siteId}/import`, { archive_url: url }), 400, 'bad_request')
     }
   })
+
+  it('refuses internal and reserved archive addresses with 400 unless import_allowed_sources allows them; loopback and metadata stay refused', async () => {
+    await insertActiveNode(cp)
+    const site = await createActiveSite(cp, 'imp')
+    await configureBackupStorage(cp)
+    const importing = (url: string) => cp.request('POST', `/api/sites/${site.siteId}/import`, { archive_url: url })
+    const refused = async (url: string, reason: RegExp) => {
+      const err = await expectError(await importing(url), 400, 'bad_request')
+      expect([url, err.details!.issues]).toEqual([url, [{ path: 'archive_url', message: expect.stringMatching(reason) }]])
+    }
+    for (const url of ['http://198.18.0.1:8000/a.tar.gz', 'http://10.20.0.5/a.tar.gz', 'http://[fd12:3456::9]/a.tar.gz', 'http://archives.internal/a.tar.gz']) {
+      await refused(url, /^must not point at this host's or internal services: .*(private, shared, reserved|local host name)/)
+    }
+    expect(await count(cp, 'jobs', "job_type IN ('site_import', 'backup_create')")).toBe(0)
+
+    // The setting is read when the request is accepted: the same URLs pass once it names them.
+    expect((await cp.request('PATCH', '/_admin/settings', { import_allowed_sources: '198.18.0.1,10.20.0.0/16,fd12:3456::/32,archives.internal,0.0.0.0/1' })).status).toBe(200)
+    for (const url of ['http://198.18.0.1:8000/a.tar.gz', 'http://10.20.0.5/a.tar.gz', 'http://[fd12:3456::9]/a.tar.gz', 'http://archives.internal/a.tar.gz']) {
+      const res = await importing(url)
+      expect([url, res.status]).toEqual([url, 202])
+      const job = await jobById(cp, (await res.json()).job_id)
+      expect(job.payload.archive_url).toBe(url)
+    }
+    await refused('http://198.18.0.2:8000/a.tar.gz', /198\.18\.0\.2 is a private, shared, reserved or multicast address/)
+    // 0.0.0.0/1 covers them, but loopback, link-local/metadata and localhost are never allowed.
+    for (const url of ['http://127.0.0.1/a.tar.gz', 'http://169.254.169.254/latest/meta-data/', 'http://100.100.100.200/a.tar.gz', 'http://localhost/a.tar.gz']) {
+      await refused(url, /loopback, link-local or metadata|local host name/)
+    }
+
+    // Cleared again: refused as before.
+    expect((await cp.request('PATCH', '/_admin/settings', { import_allowed_sources: null })).status).toBe(200)
+    await refused('http://198.18.0.1:8000/a.tar.gz', /198\.18\.0\.1 is a private, shared, reserved or multicast address/)
+  })
 })

@@ -52,6 +52,8 @@ describe('drift checks, promotion and import on a lab node', () => {
   let stagingRoot: string
   let archiveServer: http.Server | undefined
   let archiveBase = ''
+  let gateway = ''
+  let archivePort = 0
   const archives = new Map<string, Buffer>()
 
   const node = (argv: string[], input?: string) => labExec('node1', argv, { ...lab, input })
@@ -79,6 +81,10 @@ describe('drift checks, promotion and import on a lab node', () => {
     const job = await waitForJob(e2e.cp, await accepted(await e2e.cp.request('POST', `/api/environments/${envId}/backups`, { backup_scope: 'full' })))
     expect(job.error_message ?? '').toBe('')
     expect(job.status).toBe('succeeded')
+  }
+  const allowSources = async (value: string | null) => {
+    const res = await e2e.cp.request('PATCH', '/_admin/settings', { import_allowed_sources: value })
+    expect(res.status, await res.clone().text()).toBe(200)
   }
   /** The job and its follow-ups (health_check, release_rollback), each waited for. */
   const chain = async (jobId: string): Promise<JobView[]> => {
@@ -152,9 +158,10 @@ describe('drift checks, promotion and import on a lab node', () => {
       res.writeHead(200, { 'content-type': 'application/gzip', 'content-length': body.length })
       res.end(body)
     })
-    const gateway = new URL(e2e.lab.s3.endpoint).hostname
+    gateway = new URL(e2e.lab.s3.endpoint).hostname
     await new Promise<void>((resolve) => archiveServer!.listen(0, gateway, resolve))
-    archiveBase = `http://${gateway}:${(archiveServer.address() as AddressInfo).port}`
+    archivePort = (archiveServer.address() as AddressInfo).port
+    archiveBase = `http://${gateway}:${archivePort}`
   })
 
   afterAll(async () => {
@@ -326,6 +333,12 @@ describe('drift checks, promotion and import on a lab node', () => {
     expect(await sql(prodDb, "SHOW COLLATION LIKE 'utf8mb4_0900_ai_ci'")).toBe('')
     const target = await createSite(e2e, { slug: `pi-import-${RUN}`, name: 'PI Import Target' })
     const targetDb = `wp_${target.envId.slice(0, 8)}`
+    // The lab serves archives from 198.18.0.0/15 (benchmarking, reserved): refused until the operator allows that address.
+    await allowSources(null)
+    const refused = await e2e.cp.request('POST', `/api/sites/${target.siteId}/import`, { archive_url: `${archiveBase}/good.tar.gz` })
+    expect(refused.status).toBe(400)
+    expect(JSON.stringify(await refused.json())).toMatch(/must not point at .*not in the import_allowed_sources setting/)
+    await allowSources(gateway)
     const jobs = await chain(await accepted(await e2e.cp.request('POST', `/api/sites/${target.siteId}/import`, { archive_url: `${archiveBase}/good.tar.gz` })))
     for (const job of jobs) expect(job.error_message ?? '', job.job_type).toBe('')
     expect(jobs.map((j) => [j.job_type, j.status])).toEqual([['site_import', 'succeeded'], ['health_check', 'succeeded']])
@@ -389,16 +402,25 @@ describe('drift checks, promotion and import on a lab node', () => {
     expect((await httpGet(ip, target.previewHost, '/')).body).toContain('PI Hostile Target')
   })
 
-  it('refuses archive URLs on loopback, private, link-local and metadata addresses at the API, and the node\'s own address or a redirect to loopback on the node', async () => {
+  it('refuses archive URLs on loopback, private, link-local and metadata addresses at the API, and on the node its own address (even when allowed), a redirect to loopback and a name resolving outside the allow-list', async () => {
     const site = (await queryOne<{ id: string }>(e2e.cp.services.db, 'SELECT id FROM sites WHERE slug = ?', [`pi-hostile-${RUN}`]))!.id
+    await allowSources(gateway)
     for (const url of ['http://127.0.0.1/a.tar.gz', 'http://10.1.2.3/a.tar.gz', 'http://192.168.0.1/a.tar.gz', 'http://169.254.169.254/latest/meta-data/',
-      'http://[::1]/a.tar.gz', 'http://[fd00::1]/a.tar.gz', 'http://localhost/a.tar.gz']) {
+      'http://[::1]/a.tar.gz', 'http://[fd00::1]/a.tar.gz', 'http://localhost/a.tar.gz', `http://${ip}/a.tar.gz`]) {
       const res = await e2e.cp.request('POST', `/api/sites/${site}/import`, { archive_url: url })
       expect([url, res.status]).toEqual([url, 400])
       expect(JSON.stringify(await res.json())).toContain('must not point at')
     }
-    // Only the node can judge these: its own public address, and a lab URL that redirects to loopback.
-    for (const url of [`http://${ip}/a.tar.gz`, `${archiveBase}/redirect-to-loopback.tar.gz`]) {
+    // Only the node can judge these. The node's own address is let through the API by the allow-list but stays refused
+    // on the node; a name (s3.lab.test resolves to the lab gateway) is refused on the address it resolves to when the
+    // allow-list does not hold it; an allowed lab URL that redirects to loopback is refused at the redirect.
+    const productionId = (await queryOne<{ id: string }>(e2e.cp.services.db, "SELECT id FROM environments WHERE site_id = ? AND environment_type = 'production'", [site]))!.id
+    for (const [allow, url, reason] of [
+      [ip, `http://${ip}/a.tar.gz`, /address of this server/],
+      [ip, `http://s3.lab.test:${archivePort}/good.tar.gz`, new RegExp(`${gateway.replace(/\./g, '\\.')} is in the refused range 198\\.18\\.0\\.0/15 \\(not in import_allowed_sources\\)`)],
+      [gateway, `${archiveBase}/redirect-to-loopback.tar.gz`, /127\.0\.0\.1 is in the always refused range/],
+    ] as const) {
+      await allowSources(allow)
       const jobId = await accepted(await e2e.cp.request('POST', `/api/sites/${site}/import`, { archive_url: url }))
       // IMPORT_DOWNLOAD_FAILED is retryable: the first attempt's outcome is enough, then the job is cancelled.
       let job = await (await e2e.cp.request('GET', `/api/jobs/${jobId}`)).json() as JobView
@@ -407,10 +429,10 @@ describe('drift checks, promotion and import on a lab node', () => {
         job = await (await e2e.cp.request('GET', `/api/jobs/${jobId}`)).json() as JobView
       }
       expect([url, job.error_code]).toEqual([url, 'IMPORT_DOWNLOAD_FAILED'])
-      expect(job.error_message).toMatch(/127\.0\.0\.1|address of this server/)
+      expect(job.error_message).toMatch(reason)
       if (job.status === 'queued') expect((await e2e.cp.request('POST', `/api/jobs/${jobId}/cancel`)).status).toBe(200)
       await e2e.cp.request('POST', `/api/sites/${site}/reset`)
-      await e2e.cp.request('POST', `/api/environments/${(await queryOne<{ id: string }>(e2e.cp.services.db, "SELECT id FROM environments WHERE site_id = ? AND environment_type = 'production'", [site]))!.id}/reset`)
+      await e2e.cp.request('POST', `/api/environments/${productionId}/reset`)
     }
   })
 })

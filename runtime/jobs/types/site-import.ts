@@ -17,6 +17,8 @@ export default defineJobType({
       ...await environmentVars(ctx, env), ...releaseVars(ctx, env), ...await storageVars(ctx),
       archive_url: str(ctx.payload.archive_url), import_max_archive_bytes: importLimits.maxArchiveBytes,
       import_max_unpacked_bytes: importLimits.maxUnpackedBytes, import_max_entries: importLimits.maxEntries,
+      // The operator's allow-list (setting import_allowed_sources, validated when saved), applied by pl-fetch.py.
+      import_allowed_sources: (ctx.setting('import_allowed_sources') ?? '').split(',').map((entry) => entry.trim()).filter((entry) => entry !== ''),
     }
   },
   async onSuccess(ctx) {

@@ -1,15 +1,20 @@
 #!/usr/bin/python3
 """Pressluft download of an import archive that cannot be pointed at the node's own services (SSRF defence).
 
-  pl-fetch.py --url URL --dest FILE --max-bytes N [--refuse-address IP ...]
+  pl-fetch.py --url URL --dest FILE --max-bytes N [--refuse-address IP ...] [--allow HOSTS-AND-RANGES]
 
 Every hop (the URL and each redirect, at most 5) is resolved here; if any address of the host is refused, the download
 is refused. Otherwise curl --fail is pinned to the checked address with --resolve, follows no redirect by itself, and
-the address it actually connected to (%{remote_ip}) must be the pinned one. Refused: loopback, "this network",
-link-local (cloud metadata 169.254.169.254 among them), RFC 1918 private, shared/CGNAT 100.64/10 (some clouds' metadata),
-IPv6 unique-local, multicast and reserved addresses, IPv4-mapped/NAT64 forms of those, every address configured on
-this node and the --refuse-address ones. 198.18.0.0/15 (benchmarking, never routed on the internet) is not refused:
-the test lab serves archives from it.
+the address it actually connected to (%{remote_ip}) must be the pinned one.
+
+Always refused: loopback, "this network", link-local (cloud metadata 169.254.169.254 among them), the metadata
+addresses fd00:ec2::254 and 100.100.100.200, every address configured on this node and the --refuse-address ones.
+Refused unless --allow names the hop's host name or a range holding the address: RFC 1918 private, shared/CGNAT
+100.64/10, IETF, documentation, benchmarking (198.18.0.0/15) and 6to4 relay ranges, multicast, reserved and broadcast;
+IPv6 unique-local, site-local, discard, IETF/Teredo, documentation, 6to4 and multicast. IPv4-mapped and NAT64 forms
+are judged as the IPv4 address. --allow is the operator setting import_allowed_sources: comma-separated host names
+(matched exactly) and CIDR ranges (a bare address is a single host); the same rules as the control plane's
+runtime/contracts/archive-url.ts.
 
 Prints one JSON line {"ok": true, "url": final URL, "address": ip, "bytes": n} (exit 0) or {"ok": false, "error": "..."}
 (exit 1). Managed by Pressluft (pressluft-helper role).
@@ -23,10 +28,14 @@ import subprocess
 import sys
 import urllib.parse
 
+ALWAYS = [ipaddress.ip_network(n) for n in (
+    "0.0.0.0/8", "127.0.0.0/8", "169.254.0.0/16", "100.100.100.200/32",
+    "::/128", "::1/128", "fe80::/10", "fd00:ec2::254/128",
+)]
 REFUSED = [ipaddress.ip_network(n) for n in (
-    "0.0.0.0/8", "10.0.0.0/8", "100.64.0.0/10", "127.0.0.0/8", "169.254.0.0/16", "172.16.0.0/12", "192.0.0.0/24",
-    "192.168.0.0/16", "224.0.0.0/4", "240.0.0.0/4", "255.255.255.255/32",
-    "::/128", "::1/128", "fe80::/10", "fc00::/7", "ff00::/8",
+    "10.0.0.0/8", "100.64.0.0/10", "172.16.0.0/12", "192.0.0.0/24", "192.0.2.0/24", "192.88.99.0/24", "192.168.0.0/16",
+    "198.18.0.0/15", "198.51.100.0/24", "203.0.113.0/24", "224.0.0.0/4", "240.0.0.0/4",
+    "100::/64", "2001::/23", "2001:db8::/32", "2002::/16", "fc00::/7", "fec0::/10", "ff00::/8",
 )]
 MAX_HOPS = 5
 
@@ -47,7 +56,22 @@ def own_addresses():
     return found
 
 
-def refusal(address, own):
+def parse_allow(value):
+    """(host names, networks) of an import_allowed_sources value; entries that are neither are ignored."""
+    hosts, networks = set(), []
+    for entry in (value or "").split(","):
+        entry = entry.strip()
+        if not entry:
+            continue
+        try:
+            networks.append(ipaddress.ip_network(entry, strict=True))
+        except ValueError:
+            if "/" not in entry and ":" not in entry:
+                hosts.add(entry.lower())
+    return hosts, networks
+
+
+def refusal(address, own, hostname="", allow=(set(), [])):
     ip = ipaddress.ip_address(address.split("%")[0])
     if ip.version == 6:
         if ip.ipv4_mapped:
@@ -56,9 +80,17 @@ def refusal(address, own):
             ip = ipaddress.ip_address(int(ip) & 0xFFFFFFFF)
     if ip in own:
         return "%s is an address of this server" % ip
+    for net in ALWAYS:
+        if ip.version == net.version and ip in net:
+            return "%s is in the always refused range %s (loopback, link-local or metadata)" % (ip, net)
+    hosts, networks = allow
     for net in REFUSED:
         if ip.version == net.version and ip in net:
-            return "%s is in the refused range %s" % (ip, net)
+            if hostname.lower() in hosts:
+                return None
+            if any(ip.version == a.version and ip in a for a in networks):
+                return None
+            return "%s is in the refused range %s (not in import_allowed_sources)" % (ip, net)
     return None
 
 
@@ -68,7 +100,9 @@ def main():
     parser.add_argument("--dest", required=True)
     parser.add_argument("--max-bytes", type=int, required=True)
     parser.add_argument("--refuse-address", action="append", default=[])
+    parser.add_argument("--allow", default="")
     args = parser.parse_args()
+    allow = parse_allow(args.allow)
     own = own_addresses()
     for extra in args.refuse_address:
         if extra:
@@ -90,7 +124,7 @@ def main():
                 raise Refused("cannot resolve %s: %s" % (parts.hostname, err))
             addresses = sorted({info[4][0] for info in infos})
             for address in addresses:
-                reason = refusal(address, own)
+                reason = refusal(address, own, parts.hostname, allow)
                 if reason:
                     raise Refused("refusing %s: %s" % (parts.hostname, reason))
             address = addresses[0]
