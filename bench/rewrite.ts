@@ -58,6 +58,8 @@ async function main() {
   const password = crypto.randomBytes(16).toString('hex')
   await node(['sh', '-c', 'rm -rf /tmp/plbench && mkdir -p /tmp/plbench && touch /tmp/plbench/wp-load.php && cat > /tmp/plbench/pl-wp.php'],
     fs.readFileSync(path.join(root, 'ansible/roles/pressluft-helper/files/pl-wp.php'), 'utf8'))
+  // pl-wp.php includes the rewrite from the file beside it.
+  await node(['sh', '-c', 'cat > /tmp/plbench/pl-replace.php'], fs.readFileSync(path.join(root, 'ansible/roles/pressluft-helper/files/pl-replace.php'), 'utf8'))
   await node(['sh', '-c', 'cat > /tmp/plbench/wp-config.php'], `<?php\ndefine('DB_NAME', 'plbench');\ndefine('DB_USER', 'plbench');\n` +
     `define('DB_PASSWORD', '${password}');\ndefine('DB_HOST', 'localhost');\n$table_prefix = 'wp_';\n`)
   await node(['mariadb', '-e', `DROP USER IF EXISTS plbench@localhost; CREATE USER plbench@localhost IDENTIFIED BY '${password}';
