@@ -42,7 +42,9 @@ describe('retry classes and backoff', () => {
     expect(errorClass('PROVIDER_NOT_CONFIGURED')).toBe('precondition')
     expect(errorClass('HEALTH_CHECK_FAILED')).toBe('non_retryable')
     expect(errorClass('ANSIBLE_SYNTAX_ERROR')).toBe('non_retryable')
-    expect(Object.keys(JOB_ERROR_CLASSES)).toHaveLength(34)
+    // A storage that refuses the configured key or bucket: only a settings change helps.
+    expect(errorClass('BACKUP_STORAGE_REJECTED')).toBe('non_retryable')
+    expect(Object.keys(JOB_ERROR_CLASSES)).toHaveLength(35)
   })
 
   it('backs off 1 minute after attempt 1, 5 after attempt 2 and 15 after later attempts', () => {
