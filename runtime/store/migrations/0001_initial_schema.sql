@@ -1,4 +1,4 @@
--- Initial schema: every table of spec/data-model.md with its CHECK constraints and indexes.
+-- Initial schema: every table of the data model (docs/architecture.md) with its CHECK constraints and indexes.
 
 CREATE TABLE users (
   id TEXT PRIMARY KEY,
