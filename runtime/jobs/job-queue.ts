@@ -15,6 +15,7 @@ import { isJobType, jobTypeOf } from './registry.js'
 import { decideFailure, errorClass, type JobErrorCode } from './outcomes.js'
 import type { JobOutcome } from './job-runner.js'
 import { jobClockIso } from './job-clock.js'
+import { JobStatusEvents, type JobStatus } from './job-status-events.js'
 
 export const ERROR_MESSAGE_LIMIT = 10 * 1024
 
@@ -37,7 +38,14 @@ export function tailBytes(text: string, limit = ERROR_MESSAGE_LIMIT): string {
 }
 
 export class JobQueue {
-  constructor(private readonly db: Db, private readonly settings: QueueSettings, private readonly log: Logger) {}
+  constructor(
+    private readonly db: Db, private readonly settings: QueueSettings, private readonly log: Logger,
+    readonly statusEvents = new JobStatusEvents(),
+  ) {}
+
+  private announce(job: JobRow, status: JobStatus, errorCode: string | null, at: string): void {
+    this.statusEvents.emit({ jobId: job.id, jobType: job.job_type, status, errorCode, at })
+  }
 
   /**
    * Claims the next eligible job, or reports that none is eligible. A claim that loses a race (an admin cancel or an
@@ -68,8 +76,12 @@ export class JobQueue {
           ...completionAudit(candidate, spec.audit, 'failed', at, failed),
         ],
       })
-      if (result.outcome === 'running') return { outcome: 'running', job: result.job }
+      if (result.outcome === 'running') {
+        this.announce(result.job, 'running', null, at)
+        return { outcome: 'running', job: result.job }
+      }
       if (result.outcome === 'failed') {
+        this.announce(result.job, 'failed', result.job.error_code, at)
         this.log.info({ job_id: candidate.id, job_type: candidate.job_type, error_code: result.job.error_code }, 'job failed a precondition at start')
         return { outcome: 'precondition_failed', job: result.job }
       }
@@ -95,7 +107,9 @@ export class JobQueue {
       ...nodeSeen(job, at, guard),
       ...completionAudit(job, spec.audit, 'succeeded', at, guard),
     ]
-    return completeJob(this.db, job, lock, { status: 'succeeded', errorCode: null, errorMessage: null, runAfter: null }, at, effects)
+    const applied = await completeJob(this.db, job, lock, { status: 'succeeded', errorCode: null, errorMessage: null, runAfter: null }, at, effects)
+    if (applied) this.announce(job, 'succeeded', null, at)
+    return applied
   }
 
   /** Requeue with backoff while attempts remain for a retryable code, else final failure with its effects. */
@@ -105,15 +119,19 @@ export class JobQueue {
     const errorMessage = tailBytes(message)
     if (decision.status === 'queued') {
       const write: JobWrite = { status: 'queued', errorCode: code, errorMessage, runAfter: new Date(Date.parse(at) + decision.runAfterMs).toISOString() }
-      return completeJob(this.db, job, lock, write, at, statusChanges(job, spec.retry, at, jobGuard(job.id, 'queued', at)))
+      const requeued = await completeJob(this.db, job, lock, write, at, statusChanges(job, spec.retry, at, jobGuard(job.id, 'queued', at)))
+      if (requeued) this.announce(job, 'queued', code, at)
+      return requeued
     }
     const guard = jobGuard(job.id, 'failed', at)
     const own = spec.onFailure?.({
       db: this.db, job, payload: payloadOf(job), at, guard, followUpId: crypto.randomUUID(), maxAttempts: this.settings.maxAttempts, code,
     })
     const effects = own ? [...own, ...unreachableNode(job, code, at, guard)] : failureStatements(job, spec, { code, started: true, precondition: decision.precondition }, at, guard)
-    return completeJob(this.db, job, lock, { status: 'failed', errorCode: code, errorMessage, runAfter: null }, at,
+    const applied = await completeJob(this.db, job, lock, { status: 'failed', errorCode: code, errorMessage, runAfter: null }, at,
       [...effects, ...completionAudit(job, spec.audit, 'failed', at, guard, { error_code: code })])
+    if (applied) this.announce(job, 'failed', code, at)
+    return applied
   }
 
   /**
@@ -135,7 +153,10 @@ export class JobQueue {
         ...completionAudit(job, spec.audit, 'cancelled', at, guard),
         auditStatement(userId, 'job_cancel', 'job', job.id, 'succeeded', job.id, { job_type: job.job_type, previous_status: job.status }, at, guard),
       ])
-      if (done) return { outcome: 'cancelled', wasRunning: job.status === 'running' }
+      if (done) {
+        this.announce(job, 'cancelled', 'JOB_CANCELLED', at)
+        return { outcome: 'cancelled', wasRunning: job.status === 'running' }
+      }
     }
     throw new Error(`job ${jobId} kept changing while it was being cancelled`)
   }
