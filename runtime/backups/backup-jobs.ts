@@ -7,6 +7,7 @@ import type { SettingsSnapshot } from '../settings/settings-service.js'
 import type { BackupScope } from '../contracts/enums.js'
 import type { Actor } from '../auth/auth-service.js'
 import { insertRequestedJob } from '../jobs/accept-job.js'
+import { NODE_UNCHANGED_CODES } from '../jobs/outcomes.js'
 import { nowIso, isoPlus } from '../clock.js'
 
 export type BackupPurpose = 'manual' | 'pre_update' | 'pre_restore' | 'pre_import'
@@ -44,7 +45,7 @@ export async function ensurePreOperationBackup(tx: Executor, input: {
   maxAttempts: number; gateFreshnessMinutes: number
 }): Promise<PreOperationBackup> {
   const now = nowIso()
-  const fresh = await findReusablePreOperationBackup(tx, input.env.id, isoPlus(now, -input.gateFreshnessMinutes * 60_000), now)
+  const fresh = await findReusablePreOperationBackup(tx, input.env.id, isoPlus(now, -input.gateFreshnessMinutes * 60_000), now, NODE_UNCHANGED_CODES)
   if (fresh) return { pre_backup_id: fresh.id, pre_backup_job_id: null }
   const backupId = await insertPendingBackup(tx, input.env, 'full', input.settings)
   const jobId = await insertRequestedJob(tx, input.actor, input.maxAttempts, {

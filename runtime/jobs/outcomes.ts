@@ -52,6 +52,10 @@ export function isJobErrorCode(value: string): value is JobErrorCode {
   return Object.prototype.hasOwnProperty.call(JOB_ERROR_CLASSES, value)
 }
 
+/** The codes whose class promises that the failed job left the node as it found it. */
+export const NODE_UNCHANGED_CODES: readonly JobErrorCode[] = (Object.keys(JOB_ERROR_CLASSES) as JobErrorCode[])
+  .filter((code) => JOB_ERROR_CLASSES[code] === 'precondition')
+
 export function errorClass(code: JobErrorCode): ErrorClass {
   return JOB_ERROR_CLASSES[code]
 }

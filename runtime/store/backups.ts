@@ -27,16 +27,20 @@ export async function listBackupsOfEnvironment(ex: Executor, environmentId: stri
 
 /**
  * A fresh full backup that still shows the environment as it is: no other job of the environment was accepted or
- * finished after it completed (a job that was cancelled before it ever started changed nothing). Rolling back an
- * update to an older backup would also undo whatever ran in between, and leave files and database out of step.
+ * finished after it completed (a job that was cancelled before it ever started changed nothing, nor did one that failed
+ * with one of `unchangedCodes`, the error codes whose class promises an untouched node). Rolling back an update to an
+ * older backup would also undo whatever ran in between, and leave files and database out of step.
  */
-export async function findReusablePreOperationBackup(ex: Executor, environmentId: string, completedSince: string, now: string): Promise<BackupRow | undefined> {
+export async function findReusablePreOperationBackup(
+  ex: Executor, environmentId: string, completedSince: string, now: string, unchangedCodes: readonly string[],
+): Promise<BackupRow | undefined> {
   return queryOne<BackupRow>(ex, `SELECT * FROM backups b
     WHERE b.environment_id = ? AND b.backup_scope = 'full' AND b.status = 'completed' AND b.retention_until > ? AND b.completed_at >= ?
       AND NOT EXISTS (SELECT 1 FROM jobs j WHERE j.environment_id = b.environment_id AND j.job_type <> 'backup_create'
         AND NOT (j.status = 'cancelled' AND j.started_at IS NULL)
+        AND NOT (j.status = 'failed' AND j.error_code IN (SELECT value FROM json_each(?)))
         AND (j.created_at > b.completed_at OR j.finished_at > b.completed_at))
-    ORDER BY b.completed_at DESC, b.id DESC LIMIT 1`, [environmentId, now, completedSince])
+    ORDER BY b.completed_at DESC, b.id DESC LIMIT 1`, [environmentId, now, completedSince, JSON.stringify(unchangedCodes)])
 }
 
 /** Newest usable full backup of the environment completed at or after `completedSince` (pre-operation reuse, backup gate). */

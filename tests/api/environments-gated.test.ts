@@ -68,6 +68,28 @@ describe('updates and restore with pre-operation backups', () => {
     expect(await jobsOfType(cp, 'backup_create')).toHaveLength(2)
   })
 
+  it('still reuses the fresh backup after a job of the environment failed with a code that promises an untouched node, but not after one that may have changed it', async () => {
+    // The seeded site's own jobs finished just now: the backup comes after them, the failed jobs after the backup.
+    const backup = await insertBackupRow(cp, site.productionId, { completed_at: new Date().toISOString() })
+    const later = (ms: number) => new Date(Date.now() + ms).toISOString()
+    const failedJob = async (jobType: string, code: string) => cp.services.db.execute({
+      sql: `INSERT INTO jobs (id, job_type, status, error_code, site_id, environment_id, node_id, payload_json, attempt_count, max_attempts, started_at, finished_at, created_at, updated_at)
+        SELECT ?, ?, 'failed', ?, site_id, id, node_id, '{}', 1, 3, ?, ?, ?, ? FROM environments WHERE id = ?`,
+      args: [crypto.randomUUID(), jobType, code, later(5), later(10), later(5), later(10), site.productionId],
+    })
+    // An import whose archive was refused before anything was unpacked into the site.
+    await failedJob('site_import', 'IMPORT_ARCHIVE_INVALID')
+    const update = await jobById(cp, (await (await cp.request('POST', `/api/environments/${site.productionId}/updates`, { scope: 'plugins' })).json()).job_id)
+    expect(update.payload.pre_backup_id).toBe(backup)
+    expect(await jobsOfType(cp, 'backup_create')).toHaveLength(0)
+    expect((await cp.request('POST', `/api/jobs/${update.id}/cancel`)).status).toBe(200)
+    // A deploy that failed its health check may have run migrations: the backup no longer shows the environment.
+    await failedJob('env_deploy', 'HEALTH_CHECK_FAILED')
+    const second = await jobById(cp, (await (await cp.request('POST', `/api/environments/${site.productionId}/updates`, { scope: 'core' })).json()).job_id)
+    expect(second.payload.pre_backup_id).not.toBe(backup)
+    expect(await jobsOfType(cp, 'backup_create')).toHaveLength(1)
+  })
+
   it('updates answers 409 backup_storage_not_configured without storage, and 400 for an unknown scope', async () => {
     await expectError(await cp.request('POST', `/api/environments/${site.productionId}/updates`, { scope: 'everything' }), 400, 'bad_request')
     expect((await cp.request('PATCH', '/_admin/settings', { backup_s3_endpoint: null, backup_s3_bucket: null, backup_s3_access_key_id: null, backup_s3_secret_access_key: null })).status).toBe(200)
