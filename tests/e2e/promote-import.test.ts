@@ -307,6 +307,8 @@ describe('drift checks, promotion and import on a lab node', () => {
     expect(dump.stdout.trim()).toBe('0')
     expect(await sql(prodDb, "SHOW TABLES LIKE '\\_pl%'")).toBe('')
     expect(await env(shop.envId)).toMatchObject({ status: 'active' })
+    // Production as promoted is staging's new baseline: staging's changes, now live, are not reported as drift.
+    expect((await driftCheck(staging.id)).drift_status).toBe('clean')
   })
 
   it('imports a MySQL 8 style archive of another lab site with its own table prefix: it renders, no old host remains in any form, every serialized value still parses', async () => {
