@@ -36,6 +36,8 @@ export const JOB_ERROR_CLASSES = {
   // untouched (so the environment returns to active), and a retry would fail the same way.
   UPDATE_FAILED: 'precondition',
   TABLE_PREFIX_MISMATCH: 'precondition',
+  // The rollback target was pruned from the node (or never completed): checked before anything is switched.
+  RELEASE_NOT_ON_NODE: 'precondition',
   HEALTH_CHECK_FAILED: 'non_retryable',
   PROVIDER_NOT_CONFIGURED: 'precondition',
   PROVIDER_AUTH_FAILED: 'non_retryable',

@@ -44,7 +44,8 @@ describe('retry classes and backoff', () => {
     expect(errorClass('ANSIBLE_SYNTAX_ERROR')).toBe('non_retryable')
     // A storage that refuses the configured key or bucket: only a settings change helps.
     expect(errorClass('BACKUP_STORAGE_REJECTED')).toBe('non_retryable')
-    expect(Object.keys(JOB_ERROR_CLASSES)).toHaveLength(35)
+    expect(errorClass('RELEASE_NOT_ON_NODE')).toBe('precondition')
+    expect(Object.keys(JOB_ERROR_CLASSES)).toHaveLength(36)
   })
 
   it('backs off 1 minute after attempt 1, 5 after attempt 2 and 15 after later attempts', () => {
@@ -77,11 +78,11 @@ describe('job registry', () => {
     expect(global.sort()).toEqual(['backup_cleanup', 'node_provision'])
   })
 
-  it('enqueues health_check after exactly the chain-starting types, and returns results where the spec says', () => {
+  it('enqueues health_check after exactly the chain-starting types, and returns results where the spec says (and env_promote its new drift baseline)', () => {
     const followed = JOB_TYPES.filter((t) => jobTypeOf(t).followUps?.includes('health_check'))
     expect(followed.sort()).toEqual(['env_deploy', 'env_promote', 'env_restore', 'env_update', 'site_import'])
     const returning = JOB_TYPES.filter((t) => jobTypeOf(t).result)
-    expect(returning.sort()).toEqual(['backup_create', 'drift_check', 'env_create', 'health_check', 'site_import'])
+    expect(returning.sort()).toEqual(['backup_create', 'drift_check', 'env_create', 'env_promote', 'health_check', 'site_import'])
   })
 
   it('moves site status at start only for the types of the state machine', () => {
