@@ -249,4 +249,18 @@ describe('deploys with health checks and automatic rollback, through the API on 
     expect(await get(ip, site.previewHost, '/')).toMatchObject({ status: 200, version: 'v1' })
     expect(await envAndSiteStatus()).toEqual(['active', 'active'])
   })
+
+  it('fails a rollback to a release no longer on the node (pruned) at once with RELEASE_NOT_ON_NODE, without a retry, and leaves v1 live and the environment active', async () => {
+    // A node keeps the newest five releases; removing v2's directory stands in for five later deploys.
+    const v2 = await queryOne<{ path: string }>(e2e.cp.services.db, 'SELECT path FROM releases WHERE id = ?', [releases.v2])
+    expect(v2!.path).toMatch(/\/releases\/\d{14}$/)
+    await labExec(e2e.node.name, ['rm', '-rf', v2!.path], { instance: e2e.instance })
+    const res = await e2e.cp.request('POST', `/api/environments/${site.envId}/rollback`, { release_id: releases.v2 })
+    expect(res.status).toBe(202)
+    const job = await waitForJob(e2e.cp, (await res.json()).job_id)
+    expect(job).toMatchObject({ status: 'failed', error_code: 'RELEASE_NOT_ON_NODE', attempt_count: 1 })
+    expect(job.error_message).toContain('is not a complete release on this node')
+    expect(await get(ip, site.previewHost, '/')).toMatchObject({ status: 200, version: 'v1' })
+    expect(await envAndSiteStatus()).toEqual(['active', 'active'])
+  })
 })
