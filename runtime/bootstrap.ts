@@ -4,6 +4,7 @@ import type { Config } from './config.js'
 import type { Logger } from './logging.js'
 import { openDatabase, prepareDatabase } from './store/db.js'
 import { migrate } from './store/migrate.js'
+import { preparePrivateData, tightenDbFiles } from './store/private-data.js'
 import { SecretStore } from './secrets/secret-store.js'
 import { ensureControlPlaneKey } from './ssh/control-plane-key.js'
 import { createServices, type Services } from './services.js'
@@ -41,8 +42,10 @@ export interface BootstrapOptions {
 export const idleJobControl: JobControl = { wake() {}, abortRunning() {} }
 
 export async function bootstrap(config: Config, logger: Logger, options: BootstrapOptions = {}): Promise<ControlPlane> {
+  preparePrivateData(config, logger)
   const db = openDatabase(config.dbUrl, config.dbAuthToken)
   await prepareDatabase(db)
+  tightenDbFiles(config.dbUrl)
   const applied = await migrate(db)
   if (applied.length) logger.info({ migrations: applied }, 'applied migrations')
   const secrets = SecretStore.open(config.secretsDir)

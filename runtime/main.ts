@@ -5,6 +5,10 @@ import { createLogger } from './logging.js'
 import { bootstrap } from './bootstrap.js'
 
 async function main(): Promise<void> {
+  // Everything this process and its children (ansible-playbook, ssh, ssh-keygen) create is private to the control plane's
+  // user, also files no code of ours names (SQLite's -wal/-shm, ssh's known_hosts, Ansible's temp files, the playbooks'
+  // result files): the explicit 0700/0600 modes of runtime/store/private-data.ts cover what we know, the umask the rest.
+  process.umask(0o077)
   let config
   try {
     config = loadConfig()

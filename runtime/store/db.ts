@@ -25,7 +25,7 @@ export interface Db extends Executor {
 export function openDatabase(url: string, authToken?: string): Db {
   if (url.startsWith('file:')) {
     const file = url.slice('file:'.length).split('?')[0]
-    if (file && file !== ':memory:') fs.mkdirSync(path.dirname(path.resolve(file)), { recursive: true })
+    if (file && file !== ':memory:') fs.mkdirSync(path.dirname(path.resolve(file)), { recursive: true, mode: 0o700 })
     return serializeWrites(new EmbeddedDb(file))
   }
   return serializeWrites(new RemoteDb(createClient({ url, authToken })))

@@ -33,7 +33,8 @@ async function freePort(): Promise<number> {
 }
 
 export async function startControlPlaneProcess(dataDir: string, env: Record<string, string> = {}): Promise<ControlPlaneProcess> {
-  fs.mkdirSync(dataDir, { recursive: true })
+  // The control plane creates the data directory itself (0700, runtime/store/private-data.ts); only its parent must exist.
+  fs.mkdirSync(path.dirname(dataDir), { recursive: true })
   const port = await freePort()
   const url = `http://127.0.0.1:${port}`
   rememberSecret(ADMIN_PASSWORD)
