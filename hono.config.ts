@@ -39,6 +39,9 @@ import listNodes from './functions/nodes/list-nodes.js'
 import getNode from './functions/nodes/get-node.js'
 import getSettings from './functions/settings/get-settings.js'
 import updateSettings from './functions/settings/update-settings.js'
+import createApiToken from './functions/tokens/create-token.js'
+import listApiTokens from './functions/tokens/list-tokens.js'
+import revokeApiToken from './functions/tokens/revoke-token.js'
 
 export const functions: FunctionModule[] = [
   login,
@@ -50,6 +53,7 @@ export const functions: FunctionModule[] = [
   listBackups, createBackup, listDomains, addDomain, deleteDomain, getMetrics, createNode, listNodes, getNode,
   getSettings, updateSettings,
   listJobs, getJob, cancelJob,
+  createApiToken, listApiTokens, revokeApiToken,
 ]
 
 export const schedules: ScheduledFunction[] = [

@@ -9,6 +9,7 @@ import type { Context } from 'hono'
 import type { Services } from './services.js'
 import type { AppEnv, FunctionContext, FunctionModule } from './http/define-function.js'
 import { ApiError } from './contracts/errors.js'
+import { bearerCredential } from './auth/api-tokens.js'
 
 const BODY_LIMIT_BYTES = 64 * 1024
 
@@ -70,12 +71,27 @@ export function createApp(services: Services, options: AppOptions): OpenAPIHono<
     method: fn.route.method.toUpperCase(),
     pattern: new RegExp(`^${fn.route.path.replace(/\{[^}]+\}/g, '[^/]+')}$`),
   }))
+  // `Authorization: Bearer` (an API token) is used when present, else the session cookie. Routes whose own security
+  // requirement leaves out `bearer` (token management, logout) answer 403 to a valid token, still before any body check.
+  const sessionOnlyRoutes = options.functions
+    .filter((fn) => fn.route.security && fn.route.security.length > 0 && !fn.route.security.some((req) => 'bearer' in req))
+    .map((fn) => ({ method: fn.route.method.toUpperCase(), pattern: new RegExp(`^${fn.route.path.replace(/\{[^}]+\}/g, '[^/]+')}$`) }))
   app.use('*', async (c, next) => {
     const isPublic = (c.req.method === 'GET' && c.req.path === '/api/openapi.json') || publicRoutes.some((r) => r.method === c.req.method && r.pattern.test(c.req.path))
     if (!isPublic && (c.req.path.startsWith('/api/') || c.req.path.startsWith('/_admin/'))) {
-      const actor = await services.auth.authenticate(getCookie(c, 'session_token'))
-      if (!actor) return c.json(errorBody('unauthorized', 'Sign in first: missing, expired or revoked session'), 401)
-      c.set('actor', actor)
+      const bearer = bearerCredential(c.req.header('authorization'))
+      if (bearer !== undefined) {
+        const actor = await services.auth.tokens.authenticate(bearer)
+        if (!actor) return c.json(errorBody('unauthorized', 'Invalid API token: unknown, expired or revoked'), 401)
+        if (sessionOnlyRoutes.some((r) => r.method === c.req.method && r.pattern.test(c.req.path))) {
+          return c.json(errorBody('forbidden', 'API tokens cannot manage tokens or sign out; use a session'), 403)
+        }
+        c.set('actor', actor)
+      } else {
+        const actor = await services.auth.authenticate(getCookie(c, 'session_token'))
+        if (!actor) return c.json(errorBody('unauthorized', 'Sign in first: missing, expired or revoked session'), 401)
+        c.set('actor', actor)
+      }
     }
     await next()
   })

@@ -8,9 +8,11 @@ import { errorResponses } from '../../runtime/contracts/errors.js'
 export default defineFunction({
   route: createRoute({
     method: 'post', path: '/api/logout', tags: ['Auth'], operationId: 'logout', summary: 'Sign out',
+    // Session only: an API token is revoked with DELETE /api/tokens/{id}, not signed out (403 forbidden).
+    security: [{ session: [] }],
     responses: {
       200: { description: 'Session revoked; the cookie is cleared', content: { 'application/json': { schema: SuccessResponse } } },
-      ...errorResponses(401),
+      ...errorResponses(401, 403),
     },
   }),
   async handler(c, { auth, actor, isHttps }) {

@@ -9,11 +9,13 @@ import { LoginThrottle } from './login-throttle.js'
 import { ApiError } from '../contracts/errors.js'
 import { nowIso, isoPlus } from '../clock.js'
 import type { Logger } from '../logging.js'
+import { ApiTokenService } from './api-tokens.js'
 
 export const SESSION_TTL_MS = 24 * 60 * 60 * 1000
 const PURGE_AFTER_MS = 7 * 24 * 60 * 60 * 1000
 
-export interface Actor { id: string; email: string; session_id: string }
+/** The admin behind a request: signed in with a session (session_id) or with an API token (token_id, session_id null). */
+export interface Actor { id: string; email: string; session_id: string | null; token_id?: string }
 
 export function hashToken(token: string): string {
   return crypto.createHash('sha256').update(token).digest('hex')
@@ -22,8 +24,12 @@ export function hashToken(token: string): string {
 export class AuthService {
   readonly throttle = new LoginThrottle()
   private dummyHash: Promise<string> | undefined
+  /** Bearer tokens for scripts (runtime/auth/api-tokens.ts). */
+  readonly tokens: ApiTokenService
 
-  constructor(private readonly db: Db, private readonly logger: Logger, private readonly scryptParams: ScryptParams = DEFAULT_PARAMS) {}
+  constructor(private readonly db: Db, private readonly logger: Logger, private readonly scryptParams: ScryptParams = DEFAULT_PARAMS) {
+    this.tokens = new ApiTokenService(db, logger)
+  }
 
   /** Creates the single admin if there is no user yet; returns the generated password when one was generated. */
   async bootstrapAdmin(email: string, password: string | undefined): Promise<{ created: boolean; generatedPassword?: string }> {
@@ -66,8 +72,11 @@ export class AuthService {
   }
 
   async logout(actor: Actor): Promise<void> {
+    // The route is session-only (an API token gets 403 before this), so a session is always there.
+    if (!actor.session_id) throw new ApiError('forbidden', 'Only a session signs out; revoke an API token with DELETE /api/tokens/{id}')
+    const sessionId = actor.session_id
     await inTransaction(this.db, async (tx) => {
-      await users.revokeSession(tx, actor.session_id, nowIso())
+      await users.revokeSession(tx, sessionId, nowIso())
       await insertAudit(tx, { user_id: actor.id, action: 'logout', resource_type: 'user', resource_id: actor.id, result: 'succeeded' })
     })
   }

@@ -5,6 +5,7 @@ export const API_ERRORS = {
   bad_request: 400,
   settings_invalid: 400,
   unauthorized: 401,
+  forbidden: 403,
   not_found: 404,
   conflict: 409,
   state_version_conflict: 409,
@@ -53,7 +54,8 @@ export const ErrorResponse = z.object({
 
 const DESCRIPTIONS: Record<number, string> = {
   400: 'Invalid request (validation failure, malformed id, bad cursor)',
-  401: 'Missing, expired or revoked session',
+  401: 'Missing, expired or revoked session or API token',
+  403: 'Not allowed with an API token: sign in with a session',
   404: 'Unknown resource',
   409: 'State conflict',
   413: 'Body over 64 KiB',

@@ -111,6 +111,25 @@ export const LoginRequest = z.object({
   password: z.string().min(1).max(1024),
 }).strict().openapi('LoginRequest')
 
+// ---- API tokens (runtime/auth/api-tokens.ts) ----
+
+export const ApiToken = z.object({
+  id: Uuid, name: z.string(), created_at: Timestamp, expires_at: Timestamp.nullable(),
+  last_used_at: Timestamp.nullable().openapi({ description: 'Last authenticated use, recorded at most once a minute' }),
+  revoked_at: Timestamp.nullable(),
+}).openapi('ApiToken')
+export const ApiTokenPage = page(ApiToken, 'ApiTokenPage')
+
+export const CreateApiTokenRequest = z.object({
+  name: Name.openapi({ example: 'ci-deploy' }),
+  expires_at: z.iso.datetime({ offset: true }).nullable().optional()
+    .openapi({ description: 'When the token stops working (ISO-8601, in the future); omitted or null: it works until revoked', example: '2027-01-31T00:00:00Z' }),
+}).strict().openapi('CreateApiTokenRequest')
+
+export const CreatedApiToken = ApiToken.extend({
+  token: z.string().regex(/^plt_[0-9a-f]{64}$/).openapi({ description: 'The bearer token. Shown only in this response: only its SHA-256 is stored', example: `plt_${'0'.repeat(64)}` }),
+}).openapi('CreatedApiToken')
+
 export const CreateSiteRequest = z.object({
   name: Name,
   slug: Slug,

@@ -234,7 +234,7 @@ export class EnvironmentService {
       if (node.status !== 'active') throw refuse('node_not_active', `The environment's node is ${node.status}`)
 
       requireUpdated(await updateEnvironmentStatus(tx, env.id, env.state_version, 'active', nowIso()), 'Environment')
-      await insertAudit(tx, { user_id: actor.id, action: 'environment_reset', resource_type: 'environment', resource_id: env.id, result: 'succeeded' })
+      await insertAudit(tx, { user_id: actor.id, token_id: actor.token_id, action: 'environment_reset', resource_type: 'environment', resource_id: env.id, result: 'succeeded' })
     })
     return { success: true, status: 'active' }
   }

@@ -30,7 +30,7 @@ export class MagicLoginService {
     } catch (error) {
       const code = error instanceof ApiError ? error.code : 'internal_error'
       await inTransaction(this.db, (tx) => insertAudit(tx, {
-        user_id: actor.id, action: 'magic_login', resource_type: 'environment', resource_id: env.id, result: 'failed', details: { code },
+        user_id: actor.id, token_id: actor.token_id, action: 'magic_login', resource_type: 'environment', resource_id: env.id, result: 'failed', details: { code },
       }))
       throw error
     }
@@ -68,7 +68,7 @@ export class MagicLoginService {
 
     const loginUrl = `${await this.canonicalUrl(env)}/wp-login.php?pressluft_magic=${encodeURIComponent(token.token)}`
     await inTransaction(this.db, (tx) => insertAudit(tx, {
-      user_id: actor.id, action: 'magic_login', resource_type: 'environment', resource_id: env.id, result: 'succeeded',
+      user_id: actor.id, token_id: actor.token_id, action: 'magic_login', resource_type: 'environment', resource_id: env.id, result: 'succeeded',
       details: { node_id: node.id, expires_at: token.expires_at },
     }))
     return { login_url: loginUrl, expires_at: token.expires_at }

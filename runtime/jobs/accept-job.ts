@@ -20,7 +20,7 @@ export async function acceptJob(tx: Executor, actor: Actor, maxAttempts: number,
   jobTypeOf(job.job_type)
   const jobId = await insertJob(tx, { ...jobFields, requested_by: actor.id, max_attempts: maxAttempts })
   await insertAudit(tx, {
-    user_id: actor.id, action: job.job_type, resource_type: resource.type, resource_id: resource.id, result: 'accepted',
+    user_id: actor.id, token_id: actor.token_id, action: job.job_type, resource_type: resource.type, resource_id: resource.id, result: 'accepted',
     job_id: jobId, details: details ?? null,
   })
   return jobId

@@ -114,7 +114,7 @@ export class SettingsService {
           changed.push(key)
         }
         await insertAudit(tx, {
-          user_id: actor.id, action: 'settings_update', resource_type: 'settings', resource_id: 'settings', result: 'succeeded',
+          user_id: actor.id, token_id: actor.token_id, action: 'settings_update', resource_type: 'settings', resource_id: 'settings', result: 'succeeded',
           details: { keys: changed },
         })
         // New secret values reach the store before the commit, so a committed reference never points at a missing value.

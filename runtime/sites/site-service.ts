@@ -130,7 +130,7 @@ export class SiteService {
       if (!release || release.environment_id !== production.id) throw refuse('production_release_missing', 'The production environment has no current release')
 
       requireUpdated(await updateSiteStatus(tx, site.id, site.state_version, 'active', nowIso()), 'Site')
-      await insertAudit(tx, { user_id: actor.id, action: 'site_reset', resource_type: 'site', resource_id: site.id, result: 'succeeded' })
+      await insertAudit(tx, { user_id: actor.id, token_id: actor.token_id, action: 'site_reset', resource_type: 'site', resource_id: site.id, result: 'succeeded' })
     })
     return { success: true, status: 'active' }
   }

@@ -1,9 +1,10 @@
 // Authentication comes first: every operation of the contract that needs a session answers 401 to a caller without
-// one, before it looks at the content type, the body size or the body.
+// one, or with an unknown API token, before it looks at the content type, the body size or the body.
 import fs from 'node:fs'
 import path from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { createTestControlPlane, type TestControlPlane } from '../support/control-plane.js'
+import { createTestControlPlane, ADMIN_EMAIL, ADMIN_PASSWORD, type TestControlPlane } from '../support/control-plane.js'
+import { rememberSecret } from '../support/log-audit.js'
 
 interface Operation { method: string; path: string; operationId: string }
 
@@ -14,7 +15,7 @@ function protectedOperations(): Operation[] {
     const doc = JSON.parse(fs.readFileSync(path.resolve('contracts', file), 'utf8')) as {
       security?: unknown[]; paths: Record<string, Record<string, { operationId: string; security?: unknown[] }>>
     }
-    expect(doc.security, `${file} requires a session by default`).toEqual([{ session: [] }])
+    expect(doc.security, `${file} requires a session or an API token by default`).toEqual([{ session: [] }, { bearer: [] }])
     for (const [p, methods] of Object.entries(doc.paths)) {
       for (const [method, op] of Object.entries(methods)) {
         if (op.security && op.security.length === 0) continue // public (login)
@@ -27,10 +28,22 @@ function protectedOperations(): Operation[] {
 
 const OPERATIONS = protectedOperations()
 const OVERSIZED = JSON.stringify({ padding: 'x'.repeat(70 * 1024) })
+// Well-formed (plt_ + 64 hex digits) but never issued: it reaches the database lookup and is refused there.
+const UNKNOWN_TOKEN = { authorization: `Bearer plt_${'ab'.repeat(32)}` }
 
 let cp: TestControlPlane
 
+let cookie: string | undefined
 beforeAll(async () => { cp = await createTestControlPlane() })
+
+/** A valid admin session sent explicitly (cp.request() sends no cookie until login() ran, and this file never runs it). */
+async function sessionCookie(): Promise<string> {
+  if (cookie) return cookie
+  const res = await cp.request('POST', '/api/login', { email: ADMIN_EMAIL, password: ADMIN_PASSWORD })
+  cookie = res.headers.get('set-cookie')!.split(';')[0]
+  rememberSecret(cookie.split('=')[1])
+  return cookie
+}
 afterAll(async () => { await cp.close() })
 
 async function expect401(res: Response, what: string): Promise<void> {
@@ -55,5 +68,14 @@ describe('authentication before content type, body size and body', () => {
     await expect401(await cp.request(op.method, op.path, OVERSIZED), `${op.method} ${op.path} with a 70 KiB JSON body`)
     await expect401(await cp.request(op.method, op.path, OVERSIZED, { 'content-type': 'text/plain' }), `${op.method} ${op.path} with a 70 KiB text/plain body`)
     await expect401(await cp.request(op.method, op.path, '{not json'), `${op.method} ${op.path} with malformed JSON`)
+  })
+
+  it.each(OPERATIONS.map((op) => [op.operationId, op] as const))('%s answers 401 to an unknown API token, even with a valid session', async (_id, op) => {
+    const session = { cookie: await sessionCookie() }
+    await expect401(await cp.request(op.method, op.path, undefined, { ...session, ...UNKNOWN_TOKEN }), `${op.method} ${op.path} with an unknown token`)
+    await expect401(await cp.request(op.method, op.path, undefined, { ...session, authorization: 'Bearer not-a-token' }), `${op.method} ${op.path} with a malformed token`)
+    if (op.method === 'GET') return
+    await expect401(await cp.request(op.method, op.path, 'a=1', { ...session, ...UNKNOWN_TOKEN, 'content-type': 'text/plain' }), `${op.method} ${op.path} unknown token, text/plain body`)
+    await expect401(await cp.request(op.method, op.path, OVERSIZED, { ...session, ...UNKNOWN_TOKEN }), `${op.method} ${op.path} unknown token, 70 KiB JSON body`)
   })
 })

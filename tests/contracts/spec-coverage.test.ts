@@ -15,6 +15,8 @@ const PUBLIC_OPERATIONS = [
   'POST /api/nodes', 'GET /api/nodes', 'GET /api/nodes/{id}',
   // issue 9: the operator's release list and rollback (the deploy seed's forced rollback)
   'GET /api/environments/{id}/releases', 'POST /api/environments/{id}/rollback',
+  // issue 12: API tokens for scripts
+  'POST /api/tokens', 'GET /api/tokens', 'DELETE /api/tokens/{id}',
 ]
 const ADMIN_OPERATIONS = ['GET /_admin/settings', 'PATCH /_admin/settings']
 
