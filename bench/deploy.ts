@@ -69,6 +69,9 @@ async function main(): Promise<void> {
   const work = fs.mkdtempSync(path.join(os.tmpdir(), 'pressluft-bench-deploy-'))
   try {
     await cp.login()
+    // The lab git server is on the lab gateway (198.18.0.0/15): deploy sources there need the operator's allow-list.
+    const allowed = await cp.request('PATCH', '/_admin/settings', { import_allowed_sources: new URL(lab.git.url).hostname })
+    if (allowed.status !== 200) throw new Error(`allowing the lab git server failed: ${await allowed.text()}`)
     const slug = `bench${Date.now().toString(36)}`
     const created = await cp.request('POST', '/api/sites', { name: 'Deploy bench', slug, node_id: run!.nodeId })
     const createJob = await waitForJob(cp, (await created.json()).job_id)

@@ -97,6 +97,11 @@ export function allowedSourcesProblem(value: string): string | null {
   return null
 }
 
+/** The setting's entries as the node's pl-fetch.py takes them (--allow), for the playbooks that download. */
+export function allowedSourceEntries(value: string | null | undefined): string[] {
+  return entries(value ?? '')
+}
+
 /** The allow-list of a valid (or unset) setting value; invalid entries are left out. */
 export function parseAllowedSources(value: string | null | undefined): AllowedSources {
   const allowed: AllowedSources = { hosts: new Set(), ranges: new BlockList() }

@@ -18,6 +18,7 @@ import type { SettingsService, SettingsSnapshot } from '../settings/settings-ser
 import type { Actor } from '../auth/auth-service.js'
 import type { EnvironmentType, PromotionPreset, UPDATE_SCOPES } from '../contracts/enums.js'
 import { ApiError } from '../contracts/errors.js'
+import { refusedArchiveUrl } from '../contracts/archive-url.js'
 import type { DriftDifferences } from '../drift/compare-drift.js'
 import { acceptJob, type AcceptedJob } from '../jobs/accept-job.js'
 import {
@@ -60,6 +61,14 @@ interface OperationRules {
   precheck?: (tx: Tx, env: EnvironmentRow) => Promise<void>
   /** Idempotent re-requests: an equivalent job already accepted is answered instead of creating another. */
   existingJob?: (tx: Tx, env: EnvironmentRow) => Promise<{ id: string } | undefined>
+}
+
+/** The URL a deploy's node connects to: the repository of a git ref (git@host:path as ssh://host/path), or the artifact URL. */
+function deploySourceUrl(input: { source_type: 'git' | 'upload'; source_ref: string }): string {
+  if (input.source_type === 'upload') return input.source_ref
+  const repo = input.source_ref.slice(0, input.source_ref.lastIndexOf('#'))
+  const scp = /^git@([^:]+):(.*)$/.exec(repo)
+  return scp ? `ssh://git@${scp[1]}/${scp[2]}` : repo
 }
 
 export class EnvironmentService {
@@ -133,6 +142,14 @@ export class EnvironmentService {
         if (new URL(input.source_ref).hostname !== settings.backup_s3_bucket) {
           throw new ApiError('bad_request', 'Request validation failed', { issues: [{ path: 'source_ref', message: 's3:// artifacts must be in the backup bucket' }] })
         }
+      }
+      // The node fetches the artifact: the same address rules as an import archive (docs/decisions.md). s3:// objects
+      // come from the backup storage the operator configured.
+      const refusal = input.source_ref.startsWith('s3://') ? null : refusedArchiveUrl(deploySourceUrl(input), settings.import_allowed_sources)
+      if (refusal) {
+        throw new ApiError('bad_request', 'Request validation failed', {
+          issues: [{ path: 'source_ref', message: `must not point at this host's or internal services: ${refusal}` }],
+        })
       }
       return { job_type: 'env_deploy', payload: { ...input }, resource: { type: 'environment', id: env.id } }
     })

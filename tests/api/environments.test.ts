@@ -186,6 +186,21 @@ describe('environment operations', () => {
     expect(ok.status).toBe(202)
   })
 
+  it('deploy refuses git repositories and artifact URLs on loopback, link-local, metadata and (unless allowed) private addresses, like an import', async () => {
+    for (const ref of ['https://127.0.0.1/site.git#main', 'git@localhost:acme/site.git#main', 'ssh://git@169.254.169.254/site.git#main', 'https://10.0.0.8/site.git#main']) {
+      const refused = await expectError(await cp.request('POST', `/api/environments/${stagingId}/deploy`, { source_type: 'git', source_ref: ref }), 400, 'bad_request')
+      expect([ref, refused.details!.issues[0].path, refused.details!.issues[0].message]).toEqual([ref, 'source_ref', expect.stringMatching(/^must not point at this host's or internal services: /)])
+    }
+    for (const ref of ['http://[::1]/build.tar.gz', 'https://192.168.1.20/build.tar.gz', 'https://metadata.internal/build.tar.gz']) {
+      await expectError(await cp.request('POST', `/api/environments/${stagingId}/deploy`, { source_type: 'upload', source_ref: ref }), 400, 'bad_request')
+    }
+    expect(await jobsOfType(cp, 'env_deploy')).toHaveLength(0)
+    // The operator's allow-list opens a private range, never loopback.
+    expect((await cp.request('PATCH', '/_admin/settings', { import_allowed_sources: '10.0.0.0/24' })).status).toBe(200)
+    expect((await cp.request('POST', `/api/environments/${stagingId}/deploy`, { source_type: 'git', source_ref: 'https://10.0.0.8/site.git#main' })).status).toBe(202)
+    await expectError(await cp.request('POST', `/api/environments/${stagingId}/deploy`, { source_type: 'git', source_ref: 'https://127.0.0.1/site.git#main' }), 400, 'bad_request')
+  })
+
   it('deploy answers 409 site_not_active when the site is failed, and environment_not_active / node_not_active', async () => {
     const body = { source_type: 'git', source_ref: 'https://github.com/acme/site.git#main' }
     await cp.services.db.execute({ sql: "UPDATE nodes SET status = 'unreachable'", args: [] })

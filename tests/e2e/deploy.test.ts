@@ -121,6 +121,13 @@ describe('deploys with health checks and automatic rollback, through the API on 
     e2e = await openE2e()
     ip = e2e.node.ip
     site = await createSite(e2e, { slug: SLUG, name: 'Deploy E2E' })
+    // The lab's git server sits on the lab gateway, a 198.18.0.0/15 address: refused as a deploy source until the
+    // operator allows it, exactly like an import archive.
+    const gateway = new URL(e2e.lab.git.url).hostname
+    const refused = await e2e.cp.request('POST', `/api/environments/${site.envId}/deploy`, { source_type: 'git', source_ref: `${e2e.lab.git.url}${SLUG}.git#v1` })
+    expect(refused.status).toBe(400)
+    expect(JSON.stringify(await refused.json())).toContain('not in the import_allowed_sources setting')
+    expect((await e2e.cp.request('PATCH', '/_admin/settings', { import_allowed_sources: gateway })).status).toBe(200)
     // The node must trust the repository host's certificate, as an operator's node trusts a public git host.
     await labExec(e2e.node.name, ['sh', '-c', 'cp /usr/local/share/pressluft-lab/acme-ca.crt /usr/local/share/ca-certificates/pressluft-lab-ca.crt && update-ca-certificates'], { instance: e2e.instance })
 

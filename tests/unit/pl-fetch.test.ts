@@ -51,4 +51,20 @@ describe('pl-fetch.py address rules', () => {
     expect(result.map((r) => r !== null && /always refused range|address of this server/.test(r))).toEqual(result.map(() => true))
     expect(refusals([['10.0.0.1', '']], allow)).toEqual([null])
   })
+
+  it('--check-only judges a URL without downloading: the address a git clone is then pinned to, or the refusal', () => {
+    const check = (...args: string[]) => {
+      try {
+        return JSON.parse(execFileSync('python3', [FETCH, '--check-only', ...args], { encoding: 'utf8' })) as Record<string, unknown>
+      } catch (error) {
+        return { exit: (error as { status: number }).status, ...JSON.parse((error as { stdout: string }).stdout) as Record<string, unknown> }
+      }
+    }
+    // IP literals need no DNS; 198.19.255.7 is in the refused benchmarking range and not an address of this machine.
+    expect(check('--url', 'https://198.19.255.7/repo.git')).toEqual({
+      exit: 1, ok: false, error: 'refusing 198.19.255.7: 198.19.255.7 is in the refused range 198.18.0.0/15 (not in import_allowed_sources)' })
+    expect(check('--url', 'https://198.19.255.7:8443/repo.git', '--allow', '198.19.255.0/24')).toEqual({ ok: true, host: '198.19.255.7', port: 8443, address: '198.19.255.7' })
+    expect(check('--url', 'https://127.0.0.1/repo.git', '--allow', '0.0.0.0/1')).toMatchObject({ exit: 1, ok: false })
+    expect(check('--url', 'https://user:secret@198.19.255.7/repo.git', '--allow', '198.19.255.0/24')).toEqual({ exit: 1, ok: false, error: 'URLs with credentials are not allowed' })
+  })
 })

@@ -3,6 +3,7 @@ import { defineJobType } from '../job-type.js'
 import { releaseChain, releaseWithHealthCheck, SITE_MOVING } from '../job-type-parts.js'
 import { environmentVars, jobEnvironment, releaseVars, s3Vars } from '../../ansible/var-groups.js'
 import { str } from '../../ansible/vars-context.js'
+import { allowedSourceEntries } from '../../contracts/archive-url.js'
 
 export default defineJobType({
   type: 'env_deploy', playbook: 'env-deploy.yml', audit: 'environment',
@@ -16,6 +17,8 @@ export default defineJobType({
       // An s3:// artifact is fetched with the backup storage credentials.
       ...ref?.startsWith('s3://') ? await s3Vars(ctx) : {},
       release_source_type: str(ctx.payload.source_type), release_source_ref: ref,
+      // https artifacts and repositories are guarded like import archives: the same allow-list for internal addresses.
+      import_allowed_sources: allowedSourceEntries(ctx.setting('import_allowed_sources')),
     }
   },
   async onSuccess(ctx) {

@@ -4,6 +4,7 @@ import { defineJobType } from '../job-type.js'
 import { releaseChain, releaseWithHealthCheck, SITE_MOVING } from '../job-type-parts.js'
 import { environmentVars, jobEnvironment, releaseVars, storageVars } from '../../ansible/var-groups.js'
 import { str } from '../../ansible/vars-context.js'
+import { allowedSourceEntries } from '../../contracts/archive-url.js'
 
 export default defineJobType({
   type: 'site_import', playbook: 'site-import.yml', audit: 'site',
@@ -18,7 +19,7 @@ export default defineJobType({
       archive_url: str(ctx.payload.archive_url), import_max_archive_bytes: importLimits.maxArchiveBytes,
       import_max_unpacked_bytes: importLimits.maxUnpackedBytes, import_max_entries: importLimits.maxEntries,
       // The operator's allow-list (setting import_allowed_sources, validated when saved), applied by pl-fetch.py.
-      import_allowed_sources: (ctx.setting('import_allowed_sources') ?? '').split(',').map((entry) => entry.trim()).filter((entry) => entry !== ''),
+      import_allowed_sources: allowedSourceEntries(ctx.setting('import_allowed_sources')),
     }
   },
   async onSuccess(ctx) {

@@ -2,6 +2,10 @@
 """Pressluft download of an import archive that cannot be pointed at the node's own services (SSRF defence).
 
   pl-fetch.py --url URL --dest FILE --max-bytes N [--refuse-address IP ...] [--allow HOSTS-AND-RANGES]
+  pl-fetch.py --check-only --url URL [--refuse-address IP ...] [--allow HOSTS-AND-RANGES]
+
+--check-only resolves and checks the URL's host the same way without downloading and prints
+{"ok": true, "host": name, "port": n, "address": ip}, so another client (git) can be pinned to that address.
 
 Every hop (the URL and each redirect, at most 5) is resolved here; if any address of the host is refused, the download
 is refused. Otherwise curl --fail is pinned to the checked address with --resolve, follows no redirect by itself, and
@@ -94,42 +98,57 @@ def refusal(address, own, hostname="", allow=(set(), [])):
     return None
 
 
+def checked_hop(url, own, allow):
+    """(host, port, address) of one URL whose every address passed the checks; raises Refused otherwise."""
+    parts = urllib.parse.urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise Refused("only http and https URLs with a host are allowed: %s" % url)
+    if parts.username or parts.password:
+        raise Refused("URLs with credentials are not allowed")
+    port = parts.port or (443 if parts.scheme == "https" else 80)
+    try:
+        infos = socket.getaddrinfo(parts.hostname, port, type=socket.SOCK_STREAM)
+    except socket.gaierror as err:
+        raise Refused("cannot resolve %s: %s" % (parts.hostname, err))
+    addresses = sorted({info[4][0] for info in infos})
+    for address in addresses:
+        reason = refusal(address, own, parts.hostname, allow)
+        if reason:
+            raise Refused("refusing %s: %s" % (parts.hostname, reason))
+    return parts.hostname, port, addresses[0]
+
+
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--url", required=True)
-    parser.add_argument("--dest", required=True)
-    parser.add_argument("--max-bytes", type=int, required=True)
+    parser.add_argument("--check-only", action="store_true")
+    parser.add_argument("--dest")
+    parser.add_argument("--max-bytes", type=int)
     parser.add_argument("--refuse-address", action="append", default=[])
     parser.add_argument("--allow", default="")
     args = parser.parse_args()
+    if not args.check_only and (args.dest is None or args.max_bytes is None):
+        parser.error("--dest and --max-bytes are required unless --check-only")
     allow = parse_allow(args.allow)
     own = own_addresses()
     for extra in args.refuse_address:
         if extra:
             own.add(ipaddress.ip_address(extra))
     url = args.url
+    if args.check_only:
+        try:
+            host, port, address = checked_hop(url, own, allow)
+        except Refused as err:
+            print(json.dumps({"ok": False, "error": str(err)}))
+            return 1
+        print(json.dumps({"ok": True, "host": host, "port": port, "address": address}))
+        return 0
     # Written under a temporary name and renamed when complete, so an interrupted download never looks finished.
     part = args.dest + ".part"
     try:
         for _hop in range(MAX_HOPS + 1):
-            parts = urllib.parse.urlsplit(url)
-            if parts.scheme not in ("http", "https") or not parts.hostname:
-                raise Refused("only http and https URLs with a host are allowed: %s" % url)
-            if parts.username or parts.password:
-                raise Refused("URLs with credentials are not allowed")
-            port = parts.port or (443 if parts.scheme == "https" else 80)
-            try:
-                infos = socket.getaddrinfo(parts.hostname, port, type=socket.SOCK_STREAM)
-            except socket.gaierror as err:
-                raise Refused("cannot resolve %s: %s" % (parts.hostname, err))
-            addresses = sorted({info[4][0] for info in infos})
-            for address in addresses:
-                reason = refusal(address, own, parts.hostname, allow)
-                if reason:
-                    raise Refused("refusing %s: %s" % (parts.hostname, reason))
-            address = addresses[0]
+            host, port, address = checked_hop(url, own, allow)
             pin = "[%s]" % address if ":" in address else address
-            host = parts.hostname
             result = subprocess.run([
                 "curl", "--fail", "--silent", "--show-error", "--proto", "=http,https", "--max-redirs", "0",
                 "--max-filesize", str(args.max_bytes), "--connect-timeout", "10", "--max-time", "1800",
