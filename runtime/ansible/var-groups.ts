@@ -47,7 +47,22 @@ export async function environmentVars(ctx: VarsContext, env: EnvContext, cache?:
     canonical_url: canonicalUrl(env), primary_domain_hostname: env.primary_domain_hostname,
     fastcgi_cache_enabled: cache?.fastcgi ?? env.fastcgi_cache_enabled === 1, redis_cache_enabled: cache?.redis ?? env.redis_cache_enabled === 1,
     redis_prefix: `pressluft_${env.id}:`,
+    ...await accessVars(ctx, env),
   }
+}
+
+/**
+ * Staging protection (docs/decisions.md "Staging protection"), rendered by the nginx-site role of every playbook that
+ * writes the environment's server blocks: non-production environments send X-Robots-Tag noindex (from
+ * environment_type), and the basic auth setting as the row holds it, with the htpasswd line (`user:<sha512-crypt
+ * hash>`, redacted). A missing hash secret of an enabled setting fails the job rather than serve the site unprotected.
+ */
+async function accessVars(ctx: VarsContext, env: EnvContext): Promise<VarsPart> {
+  if (env.basic_auth_enabled !== 1) return { basic_auth_enabled: false, basic_auth_htpasswd: '' }
+  const ref = env.basic_auth_password_ref?.startsWith('secret:') ? env.basic_auth_password_ref.slice('secret:'.length) : null
+  const hash = ref ? await ctx.secret(ref) : null
+  if (!hash || !env.basic_auth_username) throw new VarsError(`basic auth of environment ${env.id} is enabled but its credentials are missing`)
+  return { basic_auth_enabled: true, basic_auth_htpasswd: `${env.basic_auth_username}:${hash}` }
 }
 
 /**

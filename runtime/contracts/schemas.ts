@@ -3,7 +3,7 @@ import { z } from '@hono/zod-openapi'
 import * as E from './enums.js'
 import { JOB_TYPES } from '../jobs/registry.js'
 import {
-  SLUG_RE, NODE_NAME_RE, SSH_USER_RE, PROVIDER_FIELD_RE, hasTemplateSyntax, hasControlCharacters, isHostname,
+  SLUG_RE, NODE_NAME_RE, BASIC_AUTH_USER_RE, SSH_USER_RE, PROVIDER_FIELD_RE, hasTemplateSyntax, hasControlCharacters, isHostname,
   isIpv4, isNodeHostname, isSafeHttpUrl, isUploadRef, isGitRef,
 } from './validation.js'
 
@@ -55,6 +55,8 @@ export const Environment = z.object({
   last_drift_check_id: Uuid.nullable(),
   drift_differences: DriftDifferences.nullable().openapi({ description: 'What the latest drift check found; null before the first check and when the check had no baseline to compare with (drift_status unknown)' }),
   fastcgi_cache_enabled: z.boolean(), redis_cache_enabled: z.boolean(),
+  basic_auth: z.object({ enabled: z.boolean(), username: z.string().nullable() })
+    .openapi({ description: 'HTTP basic auth of the environment as last set (PUT …/basic-auth); the password is never returned' }),
   created_at: Timestamp, updated_at: Timestamp, state_version: z.number().int(),
 }).openapi('Environment')
 
@@ -84,6 +86,17 @@ export const Job = z.object({
   finished_at: Timestamp.nullable(), error_code: z.string().nullable(), error_message: z.string().nullable(),
   created_at: Timestamp, updated_at: Timestamp,
 }).openapi('JobStatusResponse')
+
+/** Task progress of a job's playbook (docs/architecture.md "Live job progress"). */
+export const JobProgress = z.object({
+  task: z.string().nullable().openapi({ description: 'The task running now, or the last one that ran; null before the first task' }),
+  done: z.number().int().nonnegative().openapi({ description: 'Tasks of the playbook finished in the current (or last) attempt' }),
+  total: z.number().int().nonnegative().openapi({ description: 'Tasks the playbook has, counted before its first task (grows when a dynamic include adds tasks)' }),
+}).openapi('JobProgress')
+
+export const JobDetail = Job.extend({
+  progress: z.union([JobProgress, z.null()]).openapi({ description: 'null while the job has not started a playbook, or when its history was pruned' }),
+}).openapi('JobDetail')
 
 export const Node = z.object({
   id: Uuid, name: z.string(), hostname: z.string(), public_ip: z.string().nullable(), ssh_port: z.number().int(),
@@ -180,6 +193,14 @@ export const CacheToggleRequest = z.object({
 }).strict().refine((body) => body.fastcgi_cache_enabled !== undefined || body.redis_cache_enabled !== undefined, {
   message: 'set at least one of fastcgi_cache_enabled, redis_cache_enabled',
 }).openapi('CacheToggleRequest')
+
+export const BasicAuthRequest = z.object({
+  enabled: z.boolean(),
+  username: z.string().regex(BASIC_AUTH_USER_RE, 'must be 1-64 letters, digits, dots, underscores, @ or hyphens').optional()
+    .openapi({ description: 'Required with enabled: true unless credentials are stored already' }),
+  password: z.string().min(8).max(128).refine((s) => !hasControlCharacters(s), 'must not contain control characters').optional()
+    .openapi({ description: 'Write-only: stored as a SHA-512 crypt hash, never returned. Required when the username changes or none is stored' }),
+}).strict().openapi('BasicAuthRequest')
 
 export const CreateBackupRequest = z.object({ backup_scope: z.enum(E.BACKUP_SCOPES) }).strict().openapi('CreateBackupRequest')
 

@@ -1,6 +1,8 @@
 // Input rules (docs/architecture.md "Security rules the code enforces") as pure predicates, shared by the zod schemas, settings validation and the runner.
 
 export const SLUG_RE = /^[a-z0-9](?:[a-z0-9-]{0,38}[a-z0-9])?$/
+/** Basic auth user names: no colon (htpasswd separator), no spaces or quotes. */
+export const BASIC_AUTH_USER_RE = /^[A-Za-z0-9._@-]{1,64}$/
 export const NODE_NAME_RE = /^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/
 export const SSH_USER_RE = /^[a-z_][a-z0-9_-]{0,31}$/
 export const PROVIDER_FIELD_RE = /^[a-z0-9.-]{1,64}$/

@@ -1,9 +1,10 @@
 // Environments: list/get, clone creation (env_create), the async operations of the API (contracts/openapi.json), and reset.
+import crypto from 'node:crypto'
 import type { Db, Tx } from '../store/db.js'
 import { inTransaction } from '../store/db.js'
 import {
   findEnvironmentBySlug, findProductionEnvironment, insertEnvironment, listEnvironmentsOfSite, updateEnvironmentStatus,
-  findJobOfEnvironment, findEnvironment, type EnvironmentRow,
+  findJobOfEnvironment, findEnvironment, updateEnvironmentBasicAuth, type EnvironmentRow,
 } from '../store/environments.js'
 import { countOpenJobsOfSite, type SiteRow } from '../store/sites.js'
 import type { NodeRow } from '../store/nodes.js'
@@ -28,6 +29,8 @@ import {
 import { allocateEnvironmentId, previewUrl } from './preview-url.js'
 import { ensurePreOperationBackup } from '../backups/backup-jobs.js'
 import { nowIso, isoPlus } from '../clock.js'
+import type { SecretStore } from '../secrets/secret-store.js'
+import { hashBasicAuthPassword } from './htpasswd.js'
 
 export function environmentView(row: EnvironmentRow) {
   return {
@@ -37,7 +40,8 @@ export function environmentView(row: EnvironmentRow) {
     current_release_id: row.current_release_id, drift_status: row.drift_status, drift_checked_at: row.drift_checked_at,
     last_drift_check_id: row.last_drift_check_id, drift_differences: driftDifferences(row.drift_differences_json),
     fastcgi_cache_enabled: row.fastcgi_cache_enabled === 1,
-    redis_cache_enabled: row.redis_cache_enabled === 1, created_at: row.created_at, updated_at: row.updated_at,
+    redis_cache_enabled: row.redis_cache_enabled === 1,
+    basic_auth: { enabled: row.basic_auth_enabled === 1, username: row.basic_auth_username }, created_at: row.created_at, updated_at: row.updated_at,
     state_version: row.state_version,
   }
 }
@@ -72,7 +76,8 @@ function deploySourceUrl(input: { source_type: 'git' | 'upload'; source_ref: str
 }
 
 export class EnvironmentService {
-  constructor(private readonly db: Db, private readonly config: Config, private readonly settings: SettingsService, private readonly jobControl: () => JobControl) {}
+  constructor(private readonly db: Db, private readonly config: Config, private readonly settings: SettingsService, private readonly jobControl: () => JobControl,
+    private readonly secrets?: SecretStore) {}
 
   async get(id: string): Promise<EnvironmentView> {
     return environmentView(await loadEnvironment(this.db, id))
@@ -228,6 +233,52 @@ export class EnvironmentService {
       const payload = Object.fromEntries(Object.entries(input).filter(([, value]) => value !== undefined))
       return { job_type: 'env_cache_toggle', payload, resource: { type: 'environment', id: env.id }, details: payload }
     })
+  }
+
+  /**
+   * The environment's HTTP basic auth (docs/decisions.md "Staging protection"): the row takes the setting in the
+   * acceptance transaction and env_protection applies it; every later job that renders the server blocks applies it
+   * too. The password is stored only as a SHA-512 crypt hash in the secret store (a new name per password, so a
+   * rolled-back request leaves the stored reference intact); a changed username needs a new password.
+   */
+  async setBasicAuth(envId: string, input: { enabled: boolean; username?: string; password?: string }, actor: Actor): Promise<{ job_id: string }> {
+    const secrets = this.secrets
+    if (!secrets) throw new Error('EnvironmentService was built without the secret store')
+    let written: string | undefined
+    let replaced: string | null = null
+    try {
+      const result = await this.operate(envId, actor, {
+        moveSite: false,
+        precheck: async (_tx, env) => {
+          const username = input.username ?? env.basic_auth_username
+          const keepsPassword = input.password === undefined && username === env.basic_auth_username && env.basic_auth_password_ref !== null
+          const issues = [
+            ...(input.enabled && !username ? [{ path: 'username', message: 'required to enable basic auth' }] : []),
+            ...(input.enabled && input.password === undefined && !keepsPassword
+              ? [{ path: 'password', message: 'required to enable basic auth with a new username or when none is stored' }] : []),
+          ]
+          if (issues.length) throw new ApiError('bad_request', 'Request validation failed', { issues })
+        },
+      }, async ({ tx, env }) => {
+        const username = input.username ?? env.basic_auth_username
+        let passwordRef = username === env.basic_auth_username ? env.basic_auth_password_ref : null
+        if (input.password !== undefined) {
+          written = `env/${env.id}/basic-auth-${crypto.randomUUID()}`
+          await secrets.set(written, hashBasicAuthPassword(input.password))
+          passwordRef = `secret:${written}`
+        }
+        if (passwordRef !== env.basic_auth_password_ref) replaced = env.basic_auth_password_ref
+        requireUpdated(await updateEnvironmentBasicAuth(tx, env.id, env.state_version, { enabled: input.enabled, username, password_ref: passwordRef }, nowIso()), 'Environment')
+        // The audit row names what changed, never the password.
+        const details = { enabled: input.enabled, username, password_changed: input.password !== undefined }
+        return { job_type: 'env_protection', payload: { trigger: 'basic_auth' }, resource: { type: 'environment', id: env.id }, details }
+      })
+      if (replaced) secrets.delete((replaced as string).slice('secret:'.length))
+      return result
+    } catch (error) {
+      if (written) secrets.delete(written)
+      throw error
+    }
   }
 
   async purgeCache(envId: string, actor: Actor): Promise<{ job_id: string }> {

@@ -10,6 +10,8 @@ export interface EnvironmentRow {
   primary_domain_id: string | null; current_release_id: string | null; drift_status: DriftStatus
   drift_checked_at: string | null; last_drift_check_id: string | null; drift_differences_json: string | null
   fastcgi_cache_enabled: number; redis_cache_enabled: number
+  /** HTTP basic auth as the operator set it (migration 0009); the password hash is a `secret:<name>` reference. */
+  basic_auth_enabled: number; basic_auth_username: string | null; basic_auth_password_ref: string | null
   created_at: string; updated_at: string; state_version: number
 }
 
@@ -54,6 +56,14 @@ export async function uuid8Taken(ex: Executor, uuid8: string): Promise<boolean> 
 export async function updateEnvironmentStatus(ex: Executor, id: string, expectedVersion: number, status: EnvironmentStatus, now: string): Promise<number> {
   return run(ex, `UPDATE environments SET status = ?, updated_at = ?, state_version = state_version + 1
     WHERE id = ? AND state_version = ?`, [status, now, id, expectedVersion])
+}
+
+/** Optimistic change of the basic auth setting: 0 when the row moved on since it was read. */
+export async function updateEnvironmentBasicAuth(ex: Executor, id: string, expectedVersion: number,
+  auth: { enabled: boolean; username: string | null; password_ref: string | null }, now: string): Promise<number> {
+  return run(ex, `UPDATE environments SET basic_auth_enabled = ?, basic_auth_username = ?, basic_auth_password_ref = ?, updated_at = ?,
+      state_version = state_version + 1
+    WHERE id = ? AND state_version = ?`, [auth.enabled ? 1 : 0, auth.username, auth.password_ref, now, id, expectedVersion])
 }
 
 /** A job of this type for the environment in one of the given statuses (idempotent re-requests). */

@@ -11,6 +11,7 @@ export interface EnvContext {
   id: string; site_id: string; slug: string; environment_type: string; status: string; node_id: string; promotion_preset: string
   preview_url: string; primary_domain_id: string | null; current_release_id: string | null
   fastcgi_cache_enabled: number; redis_cache_enabled: number
+  basic_auth_enabled: number; basic_auth_username: string | null; basic_auth_password_ref: string | null
   site_slug: string; site_name: string
   primary_domain_hostname: string | null
   current_release_path: string | null
@@ -32,7 +33,7 @@ export async function readEnvironment(ex: Executor, id: string | null | undefine
   if (!id) return undefined
   return queryOne<EnvContext>(ex, `SELECT e.id, e.site_id, e.slug, e.environment_type, e.status, e.node_id, e.promotion_preset, e.preview_url,
       e.primary_domain_id, e.current_release_id, e.fastcgi_cache_enabled, e.redis_cache_enabled,
-      s.slug AS site_slug, s.name AS site_name,
+      e.basic_auth_enabled, e.basic_auth_username, e.basic_auth_password_ref, s.slug AS site_slug, s.name AS site_name,
       (SELECT d.hostname FROM domains d WHERE d.id = e.primary_domain_id) AS primary_domain_hostname,
       (SELECT r.path FROM releases r WHERE r.id = e.current_release_id) AS current_release_path
     FROM environments e JOIN sites s ON s.id = e.site_id WHERE e.id = ?`, [id])

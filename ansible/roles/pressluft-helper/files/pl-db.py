@@ -9,7 +9,8 @@
       <prefix>posts tables. Prints {"ok", "table_prefix", "tables", "home"}.
   pl-db.py promote-copy --source-db S --target-db T --prefix P --protected a,b
       Copies every table of S with the prefix that is not protected (unprefixed names) into shadow tables
-      T._pln_<table>, from one consistent snapshot. Prints {"ok", "tables": [<table>…]}.
+      T._pln_<table>, from one consistent snapshot; the options in KEEP_OPTIONS keep the target's values (or its lack of
+      them) in the shadow options table. Prints {"ok", "tables": [<table>…]}.
   pl-db.py promote-swap --target-db T --prefix P --tables t1,t2 --protected a,b
       One RENAME TABLE: each live table becomes _plo_<table> (kept for switching back), each shadow table the live
       one. Protected tables are not touched; their AUTO_INCREMENT values are read before and checked after (a
@@ -36,6 +37,9 @@ PREFIX_RE = re.compile(r"^[A-Za-z0-9_]{1,32}$")
 COLLATION_RE = re.compile(rb"\butf8mb4_0900_[a-z_]+\b")
 DEFINER_RE = re.compile(rb"\s*(/\*!\d+\s*)?DEFINER\s*=\s*(`[^`]*`|'[^']*'|\S+)@(`[^`]*`|'[^']*'|\S+)(\s*SQL SECURITY \w+)?(\s*\*/)?")
 CREATE_RE = re.compile(rb"CREATE TABLE (?:IF NOT EXISTS )?`([^`]+)`")
+# Options a promotion never takes from the source: a staging or clone environment has blog_public = 0 (it must not be
+# indexed, docs/decisions.md "Staging protection"); production keeps whatever its operator set.
+KEEP_OPTIONS = ("blog_public",)
 
 
 class Failure(Exception):
@@ -144,9 +148,21 @@ def cmd_promote_copy(args):
             for table in source:
                 cur.execute("INSERT INTO %s.%s SELECT * FROM %s.%s" % (q(args.target_db), q(SHADOW + table), q(args.source_db), q(table)))
             cur.execute("COMMIT")
+            options = args.prefix + "options"
+            if options in source:
+                keep_target_options(cur, args.target_db, options)
     finally:
         conn.close()
     return {"tables": source}
+
+
+def keep_target_options(cur, target_db, options):
+    live = "%s.%s" % (q(target_db), q(options))
+    shadow = "%s.%s" % (q(target_db), q(SHADOW + options))
+    for name in KEEP_OPTIONS:
+        cur.execute("DELETE FROM " + shadow + " WHERE option_name = %s", (name,))
+        cur.execute("INSERT INTO " + shadow + " (option_name, option_value, autoload) SELECT option_name, option_value, autoload FROM "
+                    + live + " WHERE option_name = %s", (name,))
 
 
 def auto_increments(cur, database, tables):

@@ -394,9 +394,12 @@ switch ($pl_command) {
         break;
 
     case 'option-set':
-        $before = get_option($pl_args['name']);
-        $changed = $before !== $pl_args['value'];
-        if ($changed && !update_option($pl_args['name'], $pl_args['value']) && get_option($pl_args['name']) !== $pl_args['value']) {
+        // update_option() sanitizes (blog_public becomes an int) and an object cache keeps that type while the
+        // database holds a string: compare scalars as strings, or a second run would report a change (or fail).
+        $value = sanitize_option($pl_args['name'], $pl_args['value']);
+        $same = fn ($current): bool => is_scalar($current) && (string) $current === (string) $value;
+        $changed = !$same(get_option($pl_args['name']));
+        if ($changed && !update_option($pl_args['name'], $value) && !$same(get_option($pl_args['name']))) {
             pl_fail('db_error', 'could not update option ' . $pl_args['name']);
         }
         pl_ok(['name' => $pl_args['name'], 'changed' => $changed]);
