@@ -7,6 +7,7 @@ import logout from './functions/auth/logout.js'
 import listJobs from './functions/jobs/list-jobs.js'
 import getJob from './functions/jobs/get-job.js'
 import cancelJob from './functions/jobs/cancel-job.js'
+import streamJobEvents from './functions/jobs/stream-job-events.js'
 import enqueueBackupCleanup from './functions/scheduled/enqueue-backup-cleanup.js'
 import enqueueDriftChecks from './functions/scheduled/enqueue-drift-checks.js'
 import listSites from './functions/sites/list-sites.js'
@@ -52,7 +53,7 @@ export const functions: FunctionModule[] = [
   listReleases, rollbackEnvironment,
   listBackups, createBackup, listDomains, addDomain, deleteDomain, getMetrics, createNode, listNodes, getNode,
   getSettings, updateSettings,
-  listJobs, getJob, cancelJob,
+  listJobs, getJob, cancelJob, streamJobEvents,
   createApiToken, listApiTokens, revokeApiToken,
 ]
 

@@ -17,6 +17,7 @@ import { BackupService } from './backups/backup-service.js'
 import { DomainService } from './domains/domain-service.js'
 import { NodeService } from './nodes/node-service.js'
 import { MetricsService } from './metrics/metrics-service.js'
+import { JobEventHub } from './jobs/job-events.js'
 
 export interface Services {
   config: Config
@@ -28,6 +29,8 @@ export interface Services {
   /** The one job queue: the API's cancel and the scheduler's claims and completions go through it. */
   jobQueue: JobQueue
   jobs: JobService
+  /** Live progress and event history of jobs (GET /api/jobs/{id}/events, runtime/jobs/job-events.ts). */
+  jobEvents: JobEventHub
   settings: SettingsService
   sites: SiteService
   environments: EnvironmentService
@@ -56,6 +59,7 @@ export function createServices(deps: ServiceDeps): Services {
     config, db, logger, secrets, jobControl, jobQueue,
     auth: new AuthService(db, logger, deps.scryptParams),
     jobs: new JobService(db, config, jobQueue, () => jobControl),
+    jobEvents: new JobEventHub(db, logger.child({ component: 'job-events' }), jobQueue.statusEvents),
     settings,
     sites: new SiteService(db, config, settings, () => jobControl),
     environments: new EnvironmentService(db, config, settings, () => jobControl),

@@ -6,6 +6,7 @@ import type { Logger } from '../logging.js'
 import type { JobRow } from '../store/jobs.js'
 import type { JobErrorCode } from './outcomes.js'
 import type { ProviderTiming } from '../providers/hetzner.js'
+import type { JobEventHub } from './job-events.js'
 
 export type JobOutcome =
   | { ok: true; result: Record<string, unknown> | null; carry?: Record<string, unknown> }
@@ -16,6 +17,8 @@ export interface RunnerServices {
   config: Config
   db: Db
   secrets: SecretStore
+  /** Live progress of jobs (absent in runners' stand-ins that do not need it). */
+  jobEvents?: JobEventHub
 }
 
 export interface RunnerContext {

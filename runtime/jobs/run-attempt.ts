@@ -40,6 +40,9 @@ export async function runJobAttempt(job: JobRow, ctx: RunnerContext): Promise<Jo
   }
   const deadline = Date.now() + jobTimeoutSeconds(spec.type, config) * 1000
   const run = createRunDir(config.dataDir, job.id, job.attempt_count)
+  // Live progress (runtime/jobs/job-events.ts): task n of m and the redacted output lines of this attempt.
+  const events = services.jobEvents
+  events?.beginAttempt(job.id, job.attempt_count)
   let redact: Redact = (text) => text
   // Secrets the type's preparation used (the provider token): redacted from every message they could reach.
   const preparationSecrets: string[] = []
@@ -60,6 +63,8 @@ export async function runJobAttempt(job: JobRow, ctx: RunnerContext): Promise<Jo
       playbook, run, repoRoot: config.repoRoot, ansibleConfig: path.join(config.repoRoot, 'ansible', 'ansible.cfg'),
       knownHostsFile: path.join(config.dataDir, 'known_hosts'), extraEnv: ansible.extraEnv,
       timeoutMs: Math.max(1, deadline - Date.now()), killGraceMs: ansible.killGraceMs ?? DEFAULT_KILL_GRACE_MS, signal, log, redact,
+      onLine: events ? (line) => events.output(job.id, line) : undefined,
+      onProgress: events ? (event) => events.ansible(job.id, event, redact) : undefined,
     })
     if (exit.aborted && !exit.timedOut) return failure('JOB_CANCELLED', `Playbook stopped (${exit.aborted.kind})`)
     const code = classifyPlaybookExit(exit)

@@ -17,6 +17,8 @@ const PUBLIC_OPERATIONS = [
   'GET /api/environments/{id}/releases', 'POST /api/environments/{id}/rollback',
   // issue 12: API tokens for scripts
   'POST /api/tokens', 'GET /api/tokens', 'DELETE /api/tokens/{id}',
+  // issue 12: live job progress
+  'GET /api/jobs/{id}/events',
 ]
 const ADMIN_OPERATIONS = ['GET /_admin/settings', 'PATCH /_admin/settings']
 
