@@ -40,6 +40,10 @@ import listNodes from './functions/nodes/list-nodes.js'
 import getNode from './functions/nodes/get-node.js'
 import getSettings from './functions/settings/get-settings.js'
 import updateSettings from './functions/settings/update-settings.js'
+import createWebhook from './functions/webhooks/create-webhook.js'
+import listWebhooks from './functions/webhooks/list-webhooks.js'
+import deleteWebhook from './functions/webhooks/delete-webhook.js'
+import listWebhookDeliveries from './functions/webhooks/list-webhook-deliveries.js'
 import createApiToken from './functions/tokens/create-token.js'
 import listApiTokens from './functions/tokens/list-tokens.js'
 import revokeApiToken from './functions/tokens/revoke-token.js'
@@ -55,6 +59,7 @@ export const functions: FunctionModule[] = [
   getSettings, updateSettings,
   listJobs, getJob, cancelJob, streamJobEvents,
   createApiToken, listApiTokens, revokeApiToken,
+  createWebhook, listWebhooks, deleteWebhook, listWebhookDeliveries,
 ]
 
 export const schedules: ScheduledFunction[] = [

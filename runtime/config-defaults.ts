@@ -18,6 +18,10 @@ export const defaults = {
   // env_update's update checks: '' = wordpress.org itself; else a base URL serving <base>/<api path>/index.json.
   wpUpdateSource: '',
   adminEmail: 'admin@pressluft.local',
+  /** Per webhook delivery try: the receiver must answer within this many seconds. */
+  webhookTimeoutSeconds: 10,
+  /** Waits before webhook retries 2, 3, …: 10 s, 1 min, 5 min, 30 min, 2 h — six tries in all, then the delivery fails. */
+  webhookRetryBackoffSeconds: [10, 60, 300, 1800, 7200],
   // Per job type overrides of the job timeout, in seconds.
   jobTimeoutOverrides: {} as Partial<Record<string, number>>,
 }

@@ -30,6 +30,8 @@ export interface Config {
   /** Base URL answering WordPress's update API paths for env_update; '' = api.wordpress.org. */
   wpUpdateSource: string
   jobTimeoutOverrides: Partial<Record<string, number>>
+  /** Webhook deliveries (docs/webhooks.md): loopback receivers allowed, per-try timeout, waits before each retry. */
+  webhooks: { allowLoopback: boolean; timeoutSeconds: number; retryBackoffSeconds: number[] }
   /** Root of the repository: the Ansible tree is resolved from here. */
   repoRoot: string
 }
@@ -58,6 +60,13 @@ function secondsList(env: NodeJS.ProcessEnv, variable: string, fallback: number[
     fail(variable, `must be 1 to 10 comma-separated whole seconds from 1 to 86400 (e.g. 60,300,900), got "${raw}"`)
   }
   return parts.map(Number)
+}
+
+function flag(env: NodeJS.ProcessEnv, variable: string): boolean {
+  const raw = (env[variable] ?? '').toLowerCase()
+  if (raw === '' || raw === 'false' || raw === '0') return false
+  if (raw === 'true' || raw === '1') return true
+  fail(variable, `must be true or false, got "${env[variable]}"`)
 }
 
 function listenAddr(raw: string): { host: string; port: number } {
@@ -131,6 +140,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, defaults: Runti
     wpCoreUrl: env.PRESSLUFT_WP_CORE_URL === 'distro' ? 'distro' : httpUrl('PRESSLUFT_WP_CORE_URL', env.PRESSLUFT_WP_CORE_URL || defaults.wpCoreUrl),
     wpUpdateSource: env.PRESSLUFT_WP_UPDATE_SOURCE ? httpUrl('PRESSLUFT_WP_UPDATE_SOURCE', env.PRESSLUFT_WP_UPDATE_SOURCE) : defaults.wpUpdateSource,
     jobTimeoutOverrides: defaults.jobTimeoutOverrides,
+    webhooks: {
+      allowLoopback: flag(env, 'PRESSLUFT_WEBHOOK_ALLOW_LOOPBACK'),
+      timeoutSeconds: positiveInt(env, 'PRESSLUFT_WEBHOOK_TIMEOUT_SECONDS', defaults.webhookTimeoutSeconds, 120),
+      retryBackoffSeconds: secondsList(env, 'PRESSLUFT_WEBHOOK_RETRY_SECONDS', defaults.webhookRetryBackoffSeconds),
+    },
     repoRoot: findRepoRoot(path.dirname(new URL(import.meta.url).pathname)),
   }
 }

@@ -17,6 +17,8 @@ import { BackupService } from './backups/backup-service.js'
 import { DomainService } from './domains/domain-service.js'
 import { NodeService } from './nodes/node-service.js'
 import { MetricsService } from './metrics/metrics-service.js'
+import { WebhookService } from './webhooks/webhook-service.js'
+import { WebhookDeliveries } from './webhooks/webhook-deliveries.js'
 import { JobEventHub } from './jobs/job-events.js'
 
 export interface Services {
@@ -40,6 +42,9 @@ export interface Services {
   domains: DomainService
   nodes: NodeService
   metrics: MetricsService
+  webhooks: WebhookService
+  /** Sends webhook deliveries; started and stopped with the scheduler (runtime/scheduler/scheduler.ts). */
+  webhookDeliveries: WebhookDeliveries
 }
 
 export interface ServiceDeps {
@@ -69,5 +74,7 @@ export function createServices(deps: ServiceDeps): Services {
     domains: new DomainService(db, config, settings, () => jobControl),
     nodes: new NodeService(db, config, settings, () => jobControl),
     metrics: new MetricsService(db),
+    webhooks: new WebhookService(db, config, secrets),
+    webhookDeliveries: new WebhookDeliveries(db, config, secrets, logger, jobQueue.statusEvents),
   }
 }

@@ -71,6 +71,7 @@ export class Scheduler implements JobControl {
     this.recoveryTimer = setInterval(() => { void this.recover(false) }, this.options.recoveryIntervalMs ?? 60_000)
     this.pollTimer.unref?.()
     this.recoveryTimer.unref?.()
+    this.services.webhookDeliveries.start()
     this.wake(true)
   }
 
@@ -216,5 +217,7 @@ export class Scheduler implements JobControl {
       await Promise.race([all(), new Promise((resolve) => setTimeout(resolve, 10_000).unref())])
     }
     while (this.ticking) await new Promise<void>((resolve) => this.idleWaiters.push(resolve))
+    // After the runners: their last status changes still become deliveries (sent at the next start).
+    await this.services?.webhookDeliveries.stop()
   }
 }

@@ -19,6 +19,8 @@ const PUBLIC_OPERATIONS = [
   'POST /api/tokens', 'GET /api/tokens', 'DELETE /api/tokens/{id}',
   // issue 12: live job progress
   'GET /api/jobs/{id}/events',
+  // issue 12: webhooks
+  'POST /api/webhooks', 'GET /api/webhooks', 'DELETE /api/webhooks/{id}', 'GET /api/webhooks/{id}/deliveries',
 ]
 const ADMIN_OPERATIONS = ['GET /_admin/settings', 'PATCH /_admin/settings']
 
