@@ -36,6 +36,8 @@ async function main(): Promise<void> {
     server.close()
     // Stop claiming, give running playbooks up to 60 s, then kill them; their jobs are recovered at the next start.
     await plane.scheduler?.stop(60_000).catch((error) => logger.error({ err: error }, 'scheduler stop failed'))
+    // Job events not yet written (at most 250 ms of them) go to the database before it closes.
+    await plane.services.jobEvents.close().catch((error) => logger.error({ err: error }, 'job events flush failed'))
     plane.services.db.close()
     process.exit(0)
   }
