@@ -1,9 +1,12 @@
-// Backup benchmark on a lab node: a generated site (≥ 200 MB uploads, ~50 MB database), then in one run
-//   1. the bare tools on the same paths: `mariadb-dump … | gzip` and `tar czf` of the release and uploads,
-//   2. backup-create.yml (scope full: dump + archive + SHA-256 + manifest + rclone upload + read-back),
+// Backup benchmark on a lab node: a generated site (≥ 200 MB uploads, ~50 MB database), then per round, in one run:
+//   1. the bare tools on the same paths: `mariadb-dump … | gzip > file` then `tar czf file` of the release and uploads,
+//   2. backup-create.yml scope full, the whole job as the runner starts it (dump + archive streamed through pigz into
+//      rclone with their SHA-256, manifest, read-back of every object from the store), and the ratio job / bare tools,
+//   2a. the helper alone (pl-backup.py create, the same work without Ansible), to show what Ansible adds,
 //   3. env-restore.yml of that backup while a request loop (2 req/s, half past the page cache) measures 5xx and the unavailability window.
+// Odd rounds run the bare tools first, even rounds the job first (the page cache favours whichever runs second).
 // The playbooks run with ansible-playbook exactly as the runner invokes them (inventory + vars.json), against the lab's
-// S3 server. Run: PRESSLUFT_LAB=<instance> npx tsx bench/backup.ts   (BENCH_UPLOAD_MB=200 BENCH_DB_MB=50 BENCH_ROUNDS=1)
+// S3 server. Run: PRESSLUFT_LAB=<instance> npm run bench:backup   (BENCH_UPLOAD_MB=200 BENCH_DB_MB=50 BENCH_ROUNDS=3)
 import fs from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
@@ -107,32 +110,57 @@ async function main(): Promise<void> {
   const sizes = (await sh(`du -sm ${ENV_ROOT}/shared/uploads | cut -f1; mariadb -N -e "SELECT ROUND(SUM(data_length + index_length) / 1048576) FROM information_schema.tables WHERE table_schema = '${DB}'"; nproc`)).stdout.trim().split('\n')
   const rel = (await sh(`readlink -f ${ENV_ROOT}/current`)).stdout.trim()
 
-  const results: Record<string, unknown>[] = []
-  for (let round = 1; round <= ROUNDS; round++) {
-    // ---- 1. the bare tools, same node, same paths ----
+  const results: Record<string, number | string>[] = []
+  const loadavg = async () => (await sh('cut -d" " -f1-3 /proc/loadavg')).stdout.trim()
+
+  async function bareTools(): Promise<{ dump: number; tar: number }> {
     const bare = await sh(`set -e; cd /tmp; s=$(date +%s.%N)
       mariadb-dump --single-transaction --quick --routines --triggers --default-character-set=utf8mb4 ${DB} | gzip > /tmp/bare.sql.gz
       m=$(date +%s.%N)
       tar czf /tmp/bare.tar.gz -C ${path.dirname(rel)} ${path.basename(rel)} -C ${ENV_ROOT}/shared uploads
-      e=$(date +%s.%N); echo "$s $m $e"; stat -c %s /tmp/bare.sql.gz /tmp/bare.tar.gz; rm -f /tmp/bare.sql.gz /tmp/bare.tar.gz`)
+      e=$(date +%s.%N); echo "$s $m $e"; rm -f /tmp/bare.sql.gz /tmp/bare.tar.gz`)
+    if (bare.exitCode !== 0) throw new Error(`bare tools failed: ${bare.stderr}`)
     const [s, m, e] = bare.stdout.split('\n')[0].split(' ').map(Number)
-    const bareDump = m - s
-    const bareTar = e - m
+    return { dump: m - s, tar: e - m }
+  }
 
-    // ---- 2a. the same objects written by pl-backup.py alone (dump + archive + SHA-256 + manifest, no Ansible, no upload) ----
-    const objects = await sh(`s=$(date +%s.%N); /usr/local/lib/pressluft/pl-backup.py create --workdir=/var/lib/pressluft/backup-work/bench --scope=full --db=${DB} --release=${ENV_ROOT}/current --uploads=${ENV_ROOT}/shared/uploads --backup-id=bench --environment-id=${ENV} --created-at=now --site-url=http://${previewHost} --table-prefix=wp_ >/dev/null; e=$(date +%s.%N); echo "$s $e"; rm -rf /var/lib/pressluft/backup-work/bench`)
-    const [os0, os1] = objects.stdout.trim().split(' ').map(Number)
-    const objectsSeconds = os1 - os0
-
-    // ---- 2b. backup_create full (the playbook: objects + rclone upload + read-back, with Ansible's per-task overhead) ----
+  async function backupJob(): Promise<{ seconds: number; backupId: string; storagePath: string; result: { checksum: string; size_bytes: number } }> {
     const backupId = crypto.randomUUID()
     const storagePath = `s3://${lab.s3.bucket}/pressluft/${SITE}/${ENV}/${backupId}/`
-    const backupSeconds = await playbook('backup-create', {
+    const seconds = await playbook('backup-create', {
       job_type: 'backup_create', ...envVars, ...storage, backup_id: backupId, backup_scope: 'full', backup_storage_path: storagePath, backup_checksum: '',
     })
     const result = JSON.parse(fs.readFileSync(path.join(run, 'result.json'), 'utf8')) as { checksum: string; size_bytes: number }
+    return { seconds, backupId, storagePath, result }
+  }
 
-    // ---- 3. env_restore of that backup under a request loop ----
+  for (let round = 1; round <= ROUNDS; round++) {
+    const loadBefore = await loadavg()
+    let bare: { dump: number; tar: number }
+    let job: Awaited<ReturnType<typeof backupJob>>
+    if (round % 2 === 1) {
+      bare = await bareTools()
+      job = await backupJob()
+    } else {
+      job = await backupJob()
+      bare = await bareTools()
+    }
+    const loadAfterBackup = await loadavg()
+    const bareTotal = bare.dump + bare.tar
+
+    // ---- 2a. the helper alone: the same streaming backup without Ansible (credentials on stdin as the playbook passes them) ----
+    const helperPath = `s3://${lab.s3.bucket}/pressluft/${SITE}/${ENV}/${crypto.randomUUID()}/`
+    const helper = await labExec('node1', ['sh', '-c', `s=$(date +%s.%N); /usr/local/lib/pressluft/pl-backup.py create --remote=${helperPath} --scope=full --db=${DB} --release=${ENV_ROOT}/current --uploads=${ENV_ROOT}/shared/uploads --backup-id=bench --environment-id=${ENV} --created-at=now --site-url=http://${previewHost} >/tmp/bench-helper.json; r=$?; e=$(date +%s.%N); echo "$s $e $r"`], {
+      ...LAB, reject: false,
+      input: JSON.stringify({ access_key_id: lab.s3.access_key_id, secret_access_key: lab.s3.secret_access_key, endpoint: lab.s3.endpoint, region: lab.s3.region }),
+    })
+    const [h0, h1, hr] = helper.stdout.trim().split(' ').map(Number)
+    if (hr !== 0) throw new Error(`pl-backup.py create failed: ${(await sh('cat /tmp/bench-helper.json')).stdout}`)
+    await labExec('node1', ['/usr/local/lib/pressluft/pl-backup.py', 'rclone', '--', 'purge', helperPath.replace('s3://', 'pls3:')], {
+      ...LAB, reject: false, input: JSON.stringify({ access_key_id: lab.s3.access_key_id, secret_access_key: lab.s3.secret_access_key, endpoint: lab.s3.endpoint, region: lab.s3.region }),
+    })
+
+    // ---- 3. env_restore of the job's backup under a request loop ----
     const before = (await sh(`readlink ${ENV_ROOT}/current`)).stdout.trim()
     const stamp = new Date().toISOString().replace(/[-:T]/g, '').slice(0, 14)
     const loop = startRequestLoop({ ip: node.ip, host: previewHost, ratePerSecond: 2, alternate: true, maxSeconds: 1200 })
@@ -140,25 +168,30 @@ async function main(): Promise<void> {
     let report: LoopReport
     try {
       restoreSeconds = await playbook('env-restore', {
-        job_type: 'env_restore', ...envVars, ...storage, backup_id: backupId, backup_scope: 'full', backup_storage_path: storagePath,
-        backup_checksum: result.checksum, release_id: crypto.randomUUID(), release_path: `${ENV_ROOT}/releases/${stamp}`,
+        job_type: 'env_restore', ...envVars, ...storage, backup_id: job.backupId, backup_scope: 'full', backup_storage_path: job.storagePath,
+        backup_checksum: job.result.checksum, release_id: crypto.randomUUID(), release_path: `${ENV_ROOT}/releases/${stamp}`,
         current_release_path: `${ENV_ROOT}/${before}`, previous_release_path: `${ENV_ROOT}/${before}`,
       })
     } finally {
       report = await loop.stop()
     }
     results.push({
-      round, bare_dump_gzip_s: +bareDump.toFixed(1), bare_tar_czf_s: +bareTar.toFixed(1), bare_total_s: +(bareDump + bareTar).toFixed(1),
-      objects_only_s: +objectsSeconds.toFixed(1), objects_ratio: +(objectsSeconds / (bareDump + bareTar)).toFixed(2),
-      backup_create_s: +backupSeconds.toFixed(1), ratio: +(backupSeconds / (bareDump + bareTar)).toFixed(2),
-      backup_size_mb: +(result.size_bytes / 1048576).toFixed(1),
+      round, order: round % 2 === 1 ? 'bare first' : 'job first', load_before: loadBefore, load_after_backup: loadAfterBackup,
+      bare_dump_gzip_s: +bare.dump.toFixed(1), bare_tar_czf_s: +bare.tar.toFixed(1), bare_total_s: +bareTotal.toFixed(1),
+      backup_create_s: +job.seconds.toFixed(1), ratio: +(job.seconds / bareTotal).toFixed(2),
+      helper_alone_s: +(h1 - h0).toFixed(1), helper_ratio: +((h1 - h0) / bareTotal).toFixed(2),
+      backup_size_mb: +(job.result.size_bytes / 1048576).toFixed(1),
       restore_total_s: +restoreSeconds.toFixed(1), loop_requests: report.total, loop_5xx: report.serverErrors, loop_no_answer: report.noAnswer,
       loop_max_latency_ms: report.maxLatencyMs, unavailable_ms: report.unavailableMs,
     })
-    console.error(`bench round ${round}: ${JSON.stringify(results[results.length - 1])}`)
+    console.error(`bench round ${round}: backup_create ${job.seconds.toFixed(1)} s / bare tools ${bareTotal.toFixed(1)} s = ${(job.seconds / bareTotal).toFixed(2)}x (load ${loadBefore} → ${loadAfterBackup}) ${JSON.stringify(results[results.length - 1])}`)
   }
-  const load = (await sh('cat /proc/loadavg')).stdout.trim()
-  console.log(JSON.stringify({ uploads_mb: Number(sizes[0]), db_mb: Number(sizes[1]), node_cpus: Number(sizes[2]), load_after: load, compressor: 'pigz -6', results }, null, 2))
+  const ratios = results.map((r) => Number(r.ratio))
+  console.log(JSON.stringify({
+    uploads_mb: Number(sizes[0]), db_mb: Number(sizes[1]), node_cpus: Number(sizes[2]), load_after: await loadavg(),
+    compressor: 'pigz -6 (gzip -6 without pigz)', goal_ratio: 1.25, ratio_min: Math.min(...ratios), ratio_max: Math.max(...ratios), results,
+  }, null, 2))
+  console.error(`bench: backup_create full / bare tools = ${Math.min(...ratios).toFixed(2)}–${Math.max(...ratios).toFixed(2)}x over ${ratios.length} round(s) (goal ≤ 1.25x)`)
   fs.rmSync(run, { recursive: true, force: true })
 }
 

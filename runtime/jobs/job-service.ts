@@ -6,6 +6,7 @@ import { ApiError } from '../contracts/errors.js'
 import { mapPage, pageRequest, type Page } from '../store/pagination.js'
 import { enqueueBackupCleanupIfDue, enqueueDriftChecksIfDue, getJobRow, listJobRows, type JobFilters, type JobRow } from '../store/jobs.js'
 import type { JobQueue } from './job-queue.js'
+import { nowIso } from '../clock.js'
 
 /** The Job resource of the API (contracts/openapi.json `Job`; payload and requester are not exposed). */
 export interface JobView {
@@ -52,8 +53,9 @@ export class JobService {
     this.control().wake()
   }
 
+  /** `now` decides whether a cleanup is due (the retention clock); the job row is stamped with the system time. */
   async enqueueBackupCleanupIfDue(now: Date): Promise<string[]> {
-    return enqueueBackupCleanupIfDue(this.db, { now: now.toISOString(), dueBefore: new Date(now.getTime() - RETENTION_INTERVAL_MS).toISOString(), maxAttempts: this.config.maxAttempts })
+    return enqueueBackupCleanupIfDue(this.db, { now: nowIso(), dueBefore: new Date(now.getTime() - RETENTION_INTERVAL_MS).toISOString(), maxAttempts: this.config.maxAttempts })
   }
 
   async enqueueDriftChecksIfDue(now: Date): Promise<string[]> {

@@ -12,6 +12,7 @@ import { lastRecap, waitForJob, type JobView } from '../support/jobs.js'
 import { rememberSecret } from '../support/log-audit.js'
 import { startRequestLoop, type LoopReport } from '../support/request-loop.js'
 import { queryAll, queryOne } from '../../runtime/store/db.js'
+import { useRetentionClock } from '../../runtime/clock.js'
 
 interface Backup { id: string; backup_scope: string; status: string; checksum: string | null; size_bytes: number | null; storage_path: string }
 
@@ -310,45 +311,93 @@ describe('backups and restore through the API', () => {
     expect(after).toEqual(before)
   })
 
-  it('cleanup with the clock moved past retention deletes exactly the expired backups, keeps the newest completed one, and a second run changes nothing', async () => {
-    const completed = (await listBackups()).filter((b) => b.status === 'completed')
-    expect(completed.length).toBeGreaterThanOrEqual(3)
-    const newest = await queryOne<{ id: string }>(e2e.cp.services.db,
-      "SELECT id FROM backups WHERE environment_id = ? AND status = 'completed' ORDER BY completed_at DESC, id DESC LIMIT 1", [site.envId])
-    // The injected clock: every completed backup of this environment and the last cleanup run now lie in the past.
-    const past = new Date(Date.now() - 60_000).toISOString()
-    await e2e.cp.services.db.execute({ sql: "UPDATE backups SET retention_until = ? WHERE environment_id = ? AND status = 'completed'", args: [past, site.envId] })
-    const dirOf = (b: Backup) => path.join(instancePaths(e2e.instance).s3, e2e.lab.s3.bucket, b.storage_path.replace(`s3://${e2e.lab.s3.bucket}/`, ''))
-    const expired = completed.filter((b) => b.id !== newest!.id)
+  it('cleanup with an injected clock: removes exactly the backups past retention_until (objects and rows), never the newest of an environment, and a second run changes nothing', async () => {
+    interface Row { id: string; environment_id: string; status: string; retention_until: string; completed_at: string | null; storage_path: string }
+    const dbc = e2e.cp.services.db
+    const dirOf = (b: { storage_path: string }) => path.join(instancePaths(e2e.instance).s3, e2e.lab.s3.bucket, b.storage_path.replace(`s3://${e2e.lab.s3.bucket}/`, ''))
+    const objectsOf = (b: Row) => (fs.existsSync(dirOf(b)) ? fs.readdirSync(dirOf(b)).sort() : [])
+    const rowsNow = () => queryAll<Row>(dbc, 'SELECT id, environment_id, status, retention_until, completed_at, storage_path FROM backups ORDER BY id')
+    const inFlight = async () => (await queryAll(dbc, "SELECT id FROM jobs WHERE job_type = 'backup_cleanup' AND status IN ('queued', 'running')")).length > 0
 
-    async function runCleanup(): Promise<JobView> {
-      const sevenHoursAgo = new Date(Date.now() - 7 * 3600_000).toISOString()
-      await e2e.cp.services.db.execute({ sql: "UPDATE jobs SET created_at = ? WHERE job_type = 'backup_cleanup' AND status NOT IN ('queued', 'running')", args: [sevenHoursAgo] })
-      const deadline = Date.now() + 120_000
-      for (;;) {
-        const rows = await queryAll<{ id: string }>(e2e.cp.services.db, "SELECT id FROM jobs WHERE job_type = 'backup_cleanup' AND created_at > ? ORDER BY created_at DESC", [sevenHoursAgo])
-        if (rows.length) return waitForJob(e2e.cp, rows[0].id, 600_000)
-        if (Date.now() > deadline) throw new Error('the scheduler enqueued no backup_cleanup')
-        await new Promise((r) => setTimeout(r, 1000))
+    async function settle(): Promise<void> {
+      const deadline = Date.now() + 600_000
+      while (await inFlight()) {
+        if (Date.now() > deadline) throw new Error('a backup_cleanup is still in flight')
+        await new Promise((r) => setTimeout(r, 500))
       }
     }
 
-    const first = await runCleanup()
-    expect(first.status, `${first.error_code} ${first.error_message}`).toBe('succeeded')
-    const afterFirst = await listBackups()
-    for (const b of expired) {
-      expect(afterFirst.find((x) => x.id === b.id)?.status).toBe('expired')
-      expect(fs.existsSync(dirOf(b)) ? fs.readdirSync(dirOf(b)) : []).toEqual([])
+    /** Sets the retention clock to `at`, waits for the backup_cleanup the scheduler enqueues, then puts the system clock back. */
+    async function cleanupAt(at: Date): Promise<JobView> {
+      await settle()
+      const since = new Date().toISOString()
+      const restoreClock = useRetentionClock({ now: () => new Date(at) })
+      try {
+        const deadline = Date.now() + 120_000
+        for (;;) {
+          const row = await queryOne<{ id: string }>(dbc, "SELECT id FROM jobs WHERE job_type = 'backup_cleanup' AND created_at >= ? ORDER BY created_at LIMIT 1", [since])
+          if (row) return await waitForJob(e2e.cp, row.id, 600_000)
+          if (Date.now() > deadline) throw new Error('the scheduler enqueued no backup_cleanup under the injected clock')
+          await new Promise((r) => setTimeout(r, 500))
+        }
+      } finally {
+        restoreClock()
+        // While the clock was moved the cleanup stays due, so the scheduler may have enqueued one more (same clock: no effect).
+        await settle()
+      }
     }
-    const kept = afterFirst.find((x) => x.id === newest!.id)!
-    expect(kept.status).toBe('completed')
-    expect(fs.readdirSync(dirOf(kept)).sort()).toEqual(expect.arrayContaining(['manifest.json._S3rver_object']))
 
-    const second = await runCleanup()
-    expect(second.status).toBe('succeeded')
-    expect(lastRecap(e2e.cp, second.id)?.changed).toBe(0)
-    const afterSecond = await listBackups()
-    expect(afterSecond.map((b) => [b.id, b.status]).sort()).toEqual(afterFirst.map((b) => [b.id, b.status]).sort())
-    expect(fs.readdirSync(dirOf(kept)).length).toBeGreaterThan(0)
+    /** Every backup row of the run (other files' too) and its stored objects; the expected outcome at `at` is derived from it. */
+    async function expectCleanupAt(at: Date): Promise<{ job: JobView; expired: Row[]; kept: Row[] }> {
+      const before = await rowsNow()
+      const completed = before.filter((r) => r.status === 'completed')
+      const newestOf = new Map<string, Row>()
+      for (const r of completed) {
+        const n = newestOf.get(r.environment_id)
+        if (!n || r.completed_at! > n.completed_at! || (r.completed_at === n.completed_at && r.id > n.id)) newestOf.set(r.environment_id, r)
+      }
+      const expired = completed.filter((r) => r.retention_until <= at.toISOString() && newestOf.get(r.environment_id)!.id !== r.id)
+      const objectsBefore = new Map(before.map((r) => [r.id, objectsOf(r)]))
+      const job = await cleanupAt(at)
+      expect(job.status, `${job.error_code} ${job.error_message}`).toBe('succeeded')
+      const after = await rowsNow()
+      const expiredIds = new Set(expired.map((r) => r.id))
+      for (const r of before) {
+        const now = after.find((x) => x.id === r.id)!
+        if (expiredIds.has(r.id)) {
+          expect(now.status, `backup ${r.id} past retention`).toBe('expired')
+          expect(objectsOf(r), `objects of ${r.id}`).toEqual([])
+        } else {
+          expect(now.status, `backup ${r.id} not past retention or the newest of its environment`).toBe(r.status)
+          expect(objectsOf(r), `objects of ${r.id}`).toEqual(objectsBefore.get(r.id))
+        }
+      }
+      return { job, expired, kept: completed.filter((r) => !expiredIds.has(r.id)) }
+    }
+
+    const mine = (await rowsNow()).filter((r) => r.environment_id === site.envId && r.status === 'completed')
+      .sort((a, b) => a.retention_until.localeCompare(b.retention_until))
+    expect(mine.length).toBeGreaterThanOrEqual(3)
+    const newest = mine.reduce((n, r) => (r.completed_at! > n.completed_at! || (r.completed_at === n.completed_at && r.id > n.id) ? r : n))
+    expect(mine.every((r) => objectsOf(r).includes('manifest.json._S3rver_object'))).toBe(true)
+
+    // 1. The clock exactly at the retention_until of one of this environment's older backups: it and the ones before
+    //    it go (retention_until <= now), the later ones stay.
+    const older = mine.filter((r) => r.id !== newest.id)
+    const boundary = older[older.length - 2]
+    const first = await expectCleanupAt(new Date(boundary.retention_until))
+    expect(first.expired.map((r) => r.id)).toContain(boundary.id)
+    expect(first.kept.filter((r) => r.environment_id === site.envId && r.id !== newest.id).length).toBeGreaterThan(0)
+
+    // 2. The clock an hour past every backup of this environment: all of them are past retention, only the newest stays.
+    const later = new Date(Date.parse(mine[mine.length - 1].retention_until) + 3600_000)
+    const second = await expectCleanupAt(later)
+    expect(second.kept.filter((r) => r.environment_id === site.envId).map((r) => r.id)).toEqual([newest.id])
+    expect(second.expired.length).toBeGreaterThan(0)
+
+    // 3. Again at the same time: nothing left to remove, rows and objects unchanged, changed=0.
+    const third = await expectCleanupAt(later)
+    expect(third.expired).toEqual([])
+    expect(lastRecap(e2e.cp, third.job.id)?.changed).toBe(0)
   })
 })
