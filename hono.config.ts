@@ -24,6 +24,7 @@ import updateEnvironment from './functions/environments/update-environment.js'
 import restoreEnvironment from './functions/environments/restore-environment.js'
 import promoteEnvironment from './functions/environments/promote-environment.js'
 import toggleEnvironmentCache from './functions/environments/toggle-environment-cache.js'
+import setEnvironmentBasicAuth from './functions/environments/set-environment-basic-auth.js'
 import purgeEnvironmentCache from './functions/environments/purge-environment-cache.js'
 import createMagicLogin from './functions/environments/create-magic-login.js'
 import resetEnvironment from './functions/environments/reset-environment.js'
@@ -53,7 +54,7 @@ export const functions: FunctionModule[] = [
   logout,
   listSites, createSite, getSite, importSite, resetSite,
   listEnvironments, createEnvironment, getEnvironment, checkEnvironmentDrift, deployEnvironment, updateEnvironment,
-  restoreEnvironment, promoteEnvironment, toggleEnvironmentCache, purgeEnvironmentCache, createMagicLogin, resetEnvironment,
+  restoreEnvironment, promoteEnvironment, toggleEnvironmentCache, setEnvironmentBasicAuth, purgeEnvironmentCache, createMagicLogin, resetEnvironment,
   listReleases, rollbackEnvironment,
   listBackups, createBackup, listDomains, addDomain, deleteDomain, getMetrics, createNode, listNodes, getNode,
   getSettings, updateSettings,

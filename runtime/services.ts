@@ -17,9 +17,9 @@ import { BackupService } from './backups/backup-service.js'
 import { DomainService } from './domains/domain-service.js'
 import { NodeService } from './nodes/node-service.js'
 import { MetricsService } from './metrics/metrics-service.js'
+import { JobEventHub } from './jobs/job-events.js'
 import { WebhookService } from './webhooks/webhook-service.js'
 import { WebhookDeliveries } from './webhooks/webhook-deliveries.js'
-import { JobEventHub } from './jobs/job-events.js'
 
 export interface Services {
   config: Config
@@ -67,7 +67,7 @@ export function createServices(deps: ServiceDeps): Services {
     jobEvents: new JobEventHub(db, logger.child({ component: 'job-events' }), jobQueue.statusEvents),
     settings,
     sites: new SiteService(db, config, settings, () => jobControl),
-    environments: new EnvironmentService(db, config, settings, () => jobControl),
+    environments: new EnvironmentService(db, config, settings, () => jobControl, secrets),
     magicLogin: new MagicLoginService(db, config, secrets, logger),
     releases: new ReleaseService(db, config, () => jobControl),
     backups: new BackupService(db, config, settings, () => jobControl),
