@@ -74,14 +74,6 @@ export class WebhookDeliveries {
     await Promise.all(this.inFlight.values())
   }
 
-  /** Resolves once every recorded delivery that is due has been tried (tests). */
-  async idle(): Promise<void> {
-    await this.recording
-    while (this.inFlight.size > 0 || this.pumping) {
-      await Promise.race([...this.inFlight.values(), new Promise((resolve) => setTimeout(resolve, 20))])
-    }
-  }
-
   /** One delivery row per endpoint subscribed to each event the change raises, with its body fixed now. */
   private async record(change: JobStatusChange): Promise<void> {
     const events = eventsOf(change)
