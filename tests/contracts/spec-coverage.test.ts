@@ -21,6 +21,8 @@ const PUBLIC_OPERATIONS = [
   'GET /api/jobs/{id}/events',
   // issue 12: webhooks
   'POST /api/webhooks', 'GET /api/webhooks', 'DELETE /api/webhooks/{id}', 'GET /api/webhooks/{id}/deliveries',
+  // issue 12: staging protection (basic auth per environment)
+  'PUT /api/environments/{id}/basic-auth',
 ]
 const ADMIN_OPERATIONS = ['GET /_admin/settings', 'PATCH /_admin/settings']
 
