@@ -244,7 +244,10 @@ export class EnvironmentService {
   async setBasicAuth(envId: string, input: { enabled: boolean; username?: string; password?: string }, actor: Actor): Promise<{ job_id: string }> {
     const secrets = this.secrets
     if (!secrets) throw new Error('EnvironmentService was built without the secret store')
-    let written: string | undefined
+    // Hashed and stored before the write transaction (which then holds its lock only for the row and the job); a
+    // refused or failed request deletes the new secret again.
+    const written = input.password === undefined ? undefined : `env/${envId}/basic-auth-${crypto.randomUUID()}`
+    if (written) await secrets.set(written, hashBasicAuthPassword(input.password!))
     let replaced: string | null = null
     try {
       const result = await this.operate(envId, actor, {
@@ -261,16 +264,11 @@ export class EnvironmentService {
         },
       }, async ({ tx, env }) => {
         const username = input.username ?? env.basic_auth_username
-        let passwordRef = username === env.basic_auth_username ? env.basic_auth_password_ref : null
-        if (input.password !== undefined) {
-          written = `env/${env.id}/basic-auth-${crypto.randomUUID()}`
-          await secrets.set(written, hashBasicAuthPassword(input.password))
-          passwordRef = `secret:${written}`
-        }
+        const passwordRef = written ? `secret:${written}` : username === env.basic_auth_username ? env.basic_auth_password_ref : null
         if (passwordRef !== env.basic_auth_password_ref) replaced = env.basic_auth_password_ref
         requireUpdated(await updateEnvironmentBasicAuth(tx, env.id, env.state_version, { enabled: input.enabled, username, password_ref: passwordRef }, nowIso()), 'Environment')
         // The audit row names what changed, never the password.
-        const details = { enabled: input.enabled, username, password_changed: input.password !== undefined }
+        const details = { enabled: input.enabled, username, password_changed: written !== undefined }
         return { job_type: 'env_protection', payload: { trigger: 'basic_auth' }, resource: { type: 'environment', id: env.id }, details }
       })
       if (replaced) secrets.delete((replaced as string).slice('secret:'.length))

@@ -1,6 +1,7 @@
 // PUT /api/environments/{id}/basic-auth: validation (structured 400s), the write-only password (a SHA-512 crypt hash
 // in the secret store, never in an answer, a job payload or an audit row), the env_protection job it accepts and the
 // extra-vars every playbook rendering the server blocks gets from the setting.
+import fs from 'node:fs'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import type { TestControlPlane } from '../support/control-plane.js'
 import { auditsFor, createActiveStaging, expectError, jobById, row, startWithActiveSite, type SeededSite } from '../support/seed.js'
@@ -114,6 +115,9 @@ describe('PUT /api/environments/{id}/basic-auth', () => {
     await cp.services.db.execute({ sql: "UPDATE environments SET status = 'deploying' WHERE id = ?", args: [stagingId] })
     await expectError(await put(stagingId, { enabled: true, username: 'reviewer', password: PASSWORD }), 409, 'environment_not_active')
     expect(await authRow(stagingId)).toMatchObject({ basic_auth_enabled: 0, basic_auth_password_ref: null })
+    // A refused request leaves no hash behind in the secret store.
+    const stored = fs.readdirSync(cp.config.secretsDir, { recursive: true }) as string[]
+    expect(stored.filter((name) => name.includes('basic-auth'))).toEqual([])
     const anonymous = await cp.request('PUT', `/api/environments/${stagingId}/basic-auth`, { enabled: false }, { cookie: '' })
     expect(anonymous.status).toBe(401)
   })
