@@ -8,6 +8,7 @@ import { labAuthorize, labDown, labIsUp, labUp } from '../lab/lab.js'
 import { createTestControlPlane } from './control-plane.js'
 import { e2eControlPlaneEnv, type E2eRun } from './e2e-run.js'
 import { waitForJob } from './jobs.js'
+import { readSse, PROVISION_EVENTS_FILE } from './sse.js'
 import { PUBLIC_KEY_SECRET } from '../../runtime/ssh/control-plane-key.js'
 
 /** Nodes of the e2e lab: node1 is provisioned for every file; node2 stays bare for tests that need a fresh server. */
@@ -41,7 +42,16 @@ export default async function setup(project: TestProject) {
       const res = await cp.request('POST', '/api/nodes', { name: 'node1', hostname: node.ip, public_ip: node.ip })
       if (res.status !== 202) throw new Error(`POST /api/nodes answered ${res.status}: ${await res.text()}`)
       const { job_id } = await res.json() as { job_id: string }
+      // What an operator watching the provision live sees (GET /api/jobs/{id}/events); tests/e2e/job-progress.test.ts checks it.
+      // A broken stream fails only tests/e2e/job-progress.test.ts, never the setup every e2e file needs.
+      const stopStream = new AbortController()
+      const stream = cp.request('GET', `/api/jobs/${job_id}/events`)
+        .then((events) => readSse(events, 900_000, undefined, stopStream.signal))
+        .catch((error: unknown) => ({ events: [], arrivals: [], closedByServer: false, error: String(error) }))
       const job = await waitForJob(cp, job_id, 900_000)
+      // The stream ends with the job; one that is still open 10 s later is recorded as not closed (the test fails on it).
+      setTimeout(() => stopStream.abort(), 10_000).unref()
+      fs.writeFileSync(path.join(dataDir, PROVISION_EVENTS_FILE), JSON.stringify(await stream), { mode: 0o600 })
       if (job.status !== 'succeeded') throw new Error(`e2e: provisioning node1 ${job.status}: ${job.error_code} ${job.error_message}`)
       const nodes = await (await cp.request('GET', '/api/nodes')).json() as { items: { id: string }[] }
       run = { instance, dataDir, nodeId: nodes.items[0].id, provisionJobId: job_id, provisionSeconds: (Date.now() - started) / 1000 }

@@ -3,6 +3,8 @@ export interface SseEvent { event: string; id: string | null; data: Record<strin
 
 export interface SseRead {
   events: SseEvent[]
+  /** When each event arrived (ms since the epoch), in the order of `events`. */
+  arrivals: number[]
   /** True when the server ended the stream (not the reader's timeout). */
   closedByServer: boolean
 }
@@ -33,6 +35,7 @@ export async function readSse(res: Response, timeoutMs: number, onEvent?: (event
   const reader = res.body.getReader()
   const decoder = new TextDecoder()
   const events: SseEvent[] = []
+  const arrivals: number[] = []
   let buffer = ''
   let timedOut = false
   const giveUp = () => { timedOut = true; void reader.cancel() }
@@ -47,14 +50,14 @@ export async function readSse(res: Response, timeoutMs: number, onEvent?: (event
       while ((split = buffer.indexOf('\n\n')) !== -1) {
         const parsed = parseBlock(buffer.slice(0, split))
         buffer = buffer.slice(split + 2)
-        if (parsed) { events.push(parsed); onEvent?.(parsed) }
+        if (parsed) { events.push(parsed); arrivals.push(Date.now()); onEvent?.(parsed) }
       }
     }
   } finally {
     clearTimeout(timer)
     stop?.removeEventListener('abort', giveUp)
   }
-  return { events, closedByServer: !timedOut }
+  return { events, arrivals, closedByServer: !timedOut }
 }
 
 /** File in the e2e run's data dir with the live event stream of node1's provision, as the global setup read it. */
