@@ -1,7 +1,11 @@
 // Live job progress (GET /api/jobs/{id}/events and GET /api/jobs/{id} `progress`) with a fixture playbook run by the
 // real ansible-playbook through the job engine.
+import fs from 'node:fs'
+import os from 'node:os'
+import path from 'node:path'
+import { spawnSync } from 'node:child_process'
 import { describe, it, expect, beforeAll, afterAll } from 'vitest'
-import { engineHarness, until, type EngineHarness } from './engine-support.js'
+import { engineHarness, until, FIXTURES, type EngineHarness } from './engine-support.js'
 import { readSse, type SseEvent, type SseRead } from '../support/sse.js'
 import { listen } from '../support/http-server.js'
 
@@ -136,4 +140,43 @@ describe('live job progress of a fixture playbook', () => {
     const queuedId = (await queued.json()).job_id as string
     expect((await (await h.cp.request('GET', `/api/jobs/${queuedId}`)).json()).progress).toBeNull()
   })
+})
+
+describe('the progress callback plugin', () => {
+  it('leaves what ansible-playbook prints unchanged and writes its events only to descriptor 3', () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'pressluft-progress-plugin-'))
+    try {
+      const inventory = path.join(dir, 'inventory.ini')
+      fs.writeFileSync(inventory, '[target]\nfixture ansible_connection=local ansible_python_interpreter=auto_silent\n')
+      const events = path.join(dir, 'events.jsonl')
+      const run = (withPlugin: boolean) => {
+        const env: Record<string, string> = {
+          ...process.env as Record<string, string>, ANSIBLE_CONFIG: path.resolve('ansible/ansible.cfg'), ANSIBLE_NOCOLOR: '1',
+          ANSIBLE_LOCAL_TEMP: path.join(dir, 'tmp'),
+        }
+        if (withPlugin) Object.assign(env, { ANSIBLE_CALLBACK_PLUGINS: path.resolve('ansible/callback_plugins'), ANSIBLE_CALLBACKS_ENABLED: 'pressluft_progress', PRESSLUFT_PROGRESS_FD: '3' })
+        const fd = fs.openSync(events, 'w')
+        try {
+          return spawnSync('ansible-playbook', ['-i', inventory, '-e', 'job_id=j1', '-e', 'job_type=cache_purge', path.join(FIXTURES, 'success.yml')],
+            { encoding: 'utf8', env, stdio: ['ignore', 'pipe', 'pipe', fd] })
+        } finally { fs.closeSync(fd) }
+      }
+      const plain = run(false)
+      expect(fs.readFileSync(events, 'utf8')).toBe('')
+      const withPlugin = run(true)
+      expect(plain.status).toBe(0)
+      expect(withPlugin.status).toBe(0)
+      expect(withPlugin.stdout).toBe(plain.stdout)
+      expect(withPlugin.stdout).toContain('fixture ran job j1 of type cache_purge')
+      const lines = fs.readFileSync(events, 'utf8').trim().split('\n').map((l) => JSON.parse(l))
+      expect(lines).toEqual([
+        { event: 'start', total: 1 },
+        { event: 'task', name: 'Report the job', n: 1, total: 1, handler: false },
+        { event: 'task_end', n: 1, status: 'ok' },
+        { event: 'end', n: 1, total: 1 },
+      ])
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true })
+    }
+  }, 60_000)
 })
