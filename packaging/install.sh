@@ -6,8 +6,10 @@
 #  - Node.js: --node <binary>, else /opt/pressluft/bin/node or the `node` on PATH if it satisfies package.json's
 #    engines, else the official build for this CPU from nodejs.org, checked against the release's SHASUMS256.txt
 #    (node-dist.sh). Debian 12 and Ubuntu 24.04 ship Node 18, which is too old.
-#  - the system user `pressluft`, /var/lib/pressluft (0700, the data directory and the user's home),
-#    /etc/pressluft/pressluft.env (0600; written once, never overwritten).
+#  - the system user `pressluft` (home /var/lib/pressluft), the data directory /var/lib/pressluft/control-plane (0700),
+#    /etc/pressluft/pressluft.env (0600; written once, never overwritten). Not /var/lib/pressluft itself: on a host that
+#    is also a Pressluft node (the control plane's own node, registered as localhost) node-provision owns that directory
+#    (0755, WordPress core source, backup work space; ansible/roles/node-stack) and the same `pressluft` user.
 #  - this release to /opt/pressluft/releases/<version>, then /opt/pressluft/current switched to it in one rename;
 #    the two releases before it are kept, older ones removed. The data directory is never touched: an upgrade keeps it.
 #  - the unit /etc/systemd/system/pressluft.service, enabled and (re)started when systemd runs.
@@ -20,7 +22,8 @@ src=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 . "$src/node-dist.sh"
 
 PREFIX=/opt/pressluft
-DATA_DIR=/var/lib/pressluft
+STATE_DIR=/var/lib/pressluft
+DATA_DIR=$STATE_DIR/control-plane
 ETC_DIR=/etc/pressluft
 UNIT=/etc/systemd/system/pressluft.service
 USER_NAME=pressluft
@@ -33,7 +36,7 @@ while [ $# -gt 0 ]; do
   case $1 in
     --node) node_binary=$2; shift 2 ;;
     --no-start) start=0; shift ;;
-    -h|--help) sed -n '2,16p' "$0"; exit 0 ;;
+    -h|--help) awk 'NR > 1 && /^#/ { print; next } NR > 1 { exit }' "$0"; exit 0 ;;
     *) echo "install.sh: unknown argument $1" >&2; exit 2 ;;
   esac
 done
@@ -108,10 +111,15 @@ else
 fi
 
 # 3. User, data directory, settings file.
+# The same identity node-provision creates on nodes (ansible/roles/node-stack/tasks/layout.yml), so either may come first.
 if ! getent passwd "$USER_NAME" >/dev/null; then
-  useradd --system --user-group --home-dir "$DATA_DIR" --no-create-home --shell /usr/sbin/nologin "$USER_NAME"
+  getent group "$USER_NAME" >/dev/null || groupadd --system "$USER_NAME"
+  useradd --system --gid "$USER_NAME" --home-dir "$STATE_DIR" --no-create-home --shell /usr/sbin/nologin "$USER_NAME"
   say "created system user $USER_NAME"
+else
+  say "system user $USER_NAME exists"
 fi
+[ -d "$STATE_DIR" ] || install -d -m 0755 -o "$USER_NAME" -g "$USER_NAME" "$STATE_DIR"
 install -d -m 0700 -o "$USER_NAME" -g "$USER_NAME" "$DATA_DIR"
 chmod 0700 "$DATA_DIR"
 install -d -m 0755 "$ETC_DIR"

@@ -18,6 +18,7 @@ packages=(
   zip             # packages of the lab's WordPress update source (tests/lab/wp-updates.ts)
   xz-utils        # reads Debian's Packages.xz there
   curl
+  systemd         # systemd-analyze: tests/e2e/installer.test.ts verifies the control plane's unit file
   rclone          # S3 client of tests/lab/s3-sigv4.test.ts (the nodes get it from node-provision)
   python3
   ca-certificates
