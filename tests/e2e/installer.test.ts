@@ -201,6 +201,13 @@ describe('installer on a lab node', () => {
       expect((await verify(unitText.replace('ProtectSystem=strict', 'ProtectSystem=stric'))).all).toContain('protect system value')
     })
 
+    // The job runner's call from the installed tree, as the service user with its HOME: ansible finds ansible.cfg, the roles
+    // and the collections the playbooks use (node-provision.yml includes every role of a node).
+    const syntax = await timed('ansible-playbook --syntax-check as pressluft', () => sh('cd /opt/pressluft/current && setpriv --reuid=pressluft --regid=pressluft --init-groups -- '
+      + 'env -i HOME=/var/lib/pressluft/control-plane PATH=/usr/bin:/bin ANSIBLE_CONFIG=/opt/pressluft/current/ansible/ansible.cfg '
+      + 'ansible-playbook --syntax-check -i localhost, ansible/playbooks/node-provision.yml 2>&1', false))
+    expect(syntax.exitCode, syntax.stdout).toBe(0)
+
     // The operator's settings: a reachable address (a different port from the node's nginx) and the admin password.
     await sh(`sed -i -e 's/^PRESSLUFT_LISTEN_ADDR=.*/PRESSLUFT_LISTEN_ADDR=${e2e.node.ip}:${PORT}/' -e 's/^#PRESSLUFT_ADMIN_PASSWORD=.*/PRESSLUFT_ADMIN_PASSWORD=${password}/' /etc/pressluft/pressluft.env`)
     pid = await timed('start v1', async () => { const p = await startAsUnit('v1.log'); await waitForHttp(`${base}/api/openapi.json`, p, 'v1.log'); return p })
