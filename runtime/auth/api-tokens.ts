@@ -11,7 +11,7 @@ import { pageRequest, mapPage, type Page } from '../store/pagination.js'
 import { ApiError } from '../contracts/errors.js'
 import { nowIso, isoPlus } from '../clock.js'
 import type { Logger } from '../logging.js'
-import type { Actor } from './auth-service.js'
+import type { Actor } from './actor.js'
 
 /** Recognisable prefix so secret scanners can find a leaked token; 64 hex digits = 256 random bits. */
 export const API_TOKEN_PREFIX = 'plt_'

@@ -10,12 +10,12 @@ import { ApiError } from '../contracts/errors.js'
 import { nowIso, isoPlus } from '../clock.js'
 import type { Logger } from '../logging.js'
 import { ApiTokenService } from './api-tokens.js'
+import type { Actor } from './actor.js'
 
 export const SESSION_TTL_MS = 24 * 60 * 60 * 1000
 const PURGE_AFTER_MS = 7 * 24 * 60 * 60 * 1000
 
-/** The admin behind a request: signed in with a session (session_id) or with an API token (token_id, session_id null). */
-export interface Actor { id: string; email: string; session_id: string | null; token_id?: string }
+export type { Actor } from './actor.js'
 
 export function hashToken(token: string): string {
   return crypto.createHash('sha256').update(token).digest('hex')
