@@ -19,7 +19,8 @@ import { startRequestLoop, type LoopReport } from '../tests/support/request-loop
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..')
 const UPLOAD_MB = Number(process.env.BENCH_UPLOAD_MB ?? 200)
 const DB_MB = Number(process.env.BENCH_DB_MB ?? 50)
-const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 1)
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3)
+const PROFILE = process.env.BENCH_PROFILE === '1'
 const instance = process.env.PRESSLUFT_LAB ?? 'bench'
 
 // Fixed ids: a rerun finds the generated site and reuses it.
@@ -63,10 +64,15 @@ async function main(): Promise<void> {
       `--ssh-extra-args=-o StrictHostKeyChecking=accept-new -o UserKnownHostsFile=${path.join(run, 'known_hosts')}`,
       `ansible/playbooks/${name}.yml`], {
       cwd: repoRoot, reject: false, all: true,
-      env: { ANSIBLE_CONFIG: path.join(repoRoot, 'ansible/ansible.cfg'), ANSIBLE_SSH_CONTROL_PATH_DIR: path.join(run, 'cp'), ANSIBLE_NOCOLOR: '1' },
+      env: {
+        ANSIBLE_CONFIG: path.join(repoRoot, 'ansible/ansible.cfg'), ANSIBLE_SSH_CONTROL_PATH_DIR: path.join(run, 'cp'), ANSIBLE_NOCOLOR: '1',
+        // BENCH_PROFILE=1: per-task times of backup-create (Ansible's profile_tasks callback) on stderr.
+        ...(PROFILE ? { ANSIBLE_CALLBACKS_ENABLED: 'ansible.posix.profile_tasks' } : {}),
+      },
     })
     const seconds = (performance.now() - started) / 1000
     if (result.exitCode !== 0) throw new Error(`${name} failed:\n${String(result.all).slice(-3000)}`)
+    if (PROFILE && name === 'backup-create') console.error(String(result.all).split('\n').slice(-14).join('\n'))
     return seconds
   }
 
