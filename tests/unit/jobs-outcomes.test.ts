@@ -62,8 +62,8 @@ describe('retry classes and backoff', () => {
 })
 
 describe('job registry', () => {
-  it('has a module for each of the 17 job types with its hyphenated playbook', () => {
-    expect(JOB_TYPES).toHaveLength(17)
+  it('has a module for each of the 18 job types with its hyphenated playbook', () => {
+    expect(JOB_TYPES).toHaveLength(18)
     for (const type of JOB_TYPES) expect(playbookPath(type)).toBe(`ansible/playbooks/${type.replace(/_/g, '-')}.yml`)
   })
 
