@@ -111,10 +111,10 @@ class Storage:
             return url.scheme, url.netloc, f"{url.path.rstrip('/')}/{self.bucket}/{key}"
         return "https", f"{self.bucket}.s3.{self.region}.amazonaws.com", f"/{key}"
 
-    def head(self, name):
-        """HEAD of one object, signed with AWS Signature V4: (status, Content-Length, ETag without quotes)."""
+    def signed_head(self, name, now=None):
+        """A HEAD request for one object signed with AWS Signature V4: (scheme, host, path, headers)."""
         scheme, host, path = self._target(name)
-        now = datetime.datetime.now(datetime.timezone.utc)
+        now = now or datetime.datetime.now(datetime.timezone.utc)
         amz_date, day = now.strftime("%Y%m%dT%H%M%SZ"), now.strftime("%Y%m%d")
         payload = hashlib.sha256(b"").hexdigest()
         headers = {"host": host, "x-amz-content-sha256": payload, "x-amz-date": amz_date}
@@ -127,6 +127,11 @@ class Storage:
             key = hmac.new(key, part.encode(), hashlib.sha256).digest()
         signature = hmac.new(key, to_sign.encode(), hashlib.sha256).hexdigest()
         headers["authorization"] = f"AWS4-HMAC-SHA256 Credential={self.key}/{scope}, SignedHeaders={signed}, Signature={signature}"
+        return scheme, host, path, headers
+
+    def head(self, name):
+        """HEAD of one object: (status, Content-Length, ETag without quotes)."""
+        scheme, host, path, headers = self.signed_head(name)
         conn_class = http.client.HTTPSConnection if scheme == "https" else http.client.HTTPConnection
         conn = conn_class(host, timeout=60)
         try:
