@@ -1,7 +1,13 @@
-// API benchmark: authenticated GET /api/sites with 100 sites vs a bare Hono route, each served by its own process.
-// Run: npm run bench:api   (prints requests/s, p50/p99 latency and the ratio to the baseline)
+// API benchmark: authenticated GET /api/sites?limit=100 with 100 sites on the BUILT control plane (`node
+// dist/runtime/main.js`, scheduler running, as installed) against a bare Hono route that serves the identical JSON from
+// memory (bench/support/bare-server.mjs, plain node). Both run in their own process; autocannon loads them in turn.
+// Run: npm run bench:api   (builds first; prints requests/s, p50/p99, the ratio, the control plane's RSS idle and
+// under load, and whether the goals of docs/performance.md are met). BENCH_DURATION (s, default 10),
+// BENCH_CONNECTIONS (default 10), BENCH_ROUNDS (default 5: the duration is split into that many alternating slices),
+// BENCH_CPU_PROF=<dir> (runs the control plane with --cpu-prof into that directory).
 import fs from 'node:fs'
 import os from 'node:os'
+import net from 'node:net'
 import path from 'node:path'
 import crypto from 'node:crypto'
 import autocannon from 'autocannon'
@@ -11,7 +17,17 @@ import { migrate } from '../runtime/store/migrate.js'
 
 const DURATION_S = Number(process.env.BENCH_DURATION ?? 10)
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 10)
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5)
+const CPU_PROF_DIR = process.env.BENCH_CPU_PROF
 const SITES = 100
+const PASSWORD = 'benchmark-password-123'
+const MAIN = path.resolve('dist/runtime/main.js')
+
+// Goals of issue 12 point 6 (docs/performance.md, "API").
+const GOAL_RATIO = 0.5
+const GOAL_P99_MS = 10
+const GOAL_RSS_IDLE_MB = 80
+const GOAL_RSS_LOAD_MB = 150
 
 async function seedSites(dataDir: string): Promise<void> {
   const db = openDatabase(`file:${path.join(dataDir, 'pressluft.db')}`)
@@ -32,43 +48,161 @@ async function seedSites(dataDir: string): Promise<void> {
   db.close()
 }
 
-async function startServer(args: string[]): Promise<{ port: number; child: ResultPromise }> {
-  const child = execa(process.execPath, ['--import', 'tsx', 'bench/support/serve.ts', ...args], { reject: false })
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const probe = net.createServer().listen(0, '127.0.0.1', () => {
+      const { port } = probe.address() as net.AddressInfo
+      probe.close(() => resolve(port))
+    }).on('error', reject)
+  })
+}
+
+async function waitForHttp(url: string, child: ResultPromise): Promise<void> {
+  const deadline = Date.now() + 60_000
+  let exited = false
+  void child.finally(() => { exited = true })
+  for (;;) {
+    if (exited) throw new Error(`server exited before answering: ${(await child).stderr}`)
+    try { await fetch(url); return } catch { /* not listening yet */ }
+    if (Date.now() > deadline) throw new Error(`${url} did not answer within 60 s`)
+    await new Promise((r) => setTimeout(r, 100))
+  }
+}
+
+/** The built control plane, exactly as `node dist/runtime/main.js` runs in production. */
+async function startControlPlane(dataDir: string): Promise<{ port: number; child: ResultPromise }> {
+  const port = await freePort()
+  const nodeArgs = CPU_PROF_DIR ? ['--cpu-prof', `--cpu-prof-dir=${path.resolve(CPU_PROF_DIR)}`] : []
+  const child = execa(process.execPath, [...nodeArgs, MAIN], {
+    reject: false,
+    extendEnv: false,
+    env: {
+      PATH: process.env.PATH, HOME: process.env.HOME, NODE_ENV: 'production',
+      PRESSLUFT_DATA_DIR: dataDir, PRESSLUFT_ADMIN_PASSWORD: PASSWORD, PRESSLUFT_LISTEN_ADDR: `127.0.0.1:${port}`, PRESSLUFT_LOG_LEVEL: 'warn',
+    },
+  })
+  await waitForHttp(`http://127.0.0.1:${port}/api/openapi.json`, child)
+  return { port, child }
+}
+
+async function startBare(bodyFile: string): Promise<{ port: number; child: ResultPromise }> {
+  const child = execa(process.execPath, ['bench/support/bare-server.mjs', bodyFile], { reject: false })
   const port = await new Promise<number>((resolve, reject) => {
     child.stdout!.on('data', (d) => { const m = /"port":(\d+)/.exec(String(d)); if (m) resolve(Number(m[1])) })
-    child.catch(reject)
+    void child.then((r) => reject(new Error(`bare server exited: ${r.stderr}`)))
   })
   return { port, child }
 }
 
-async function load(url: string, headers: Record<string, string>) {
-  const result = await autocannon({ url, connections: CONNECTIONS, duration: DURATION_S, headers })
-  if (result.non2xx > 0 || result.errors > 0) throw new Error(`${url}: ${result.non2xx} non-2xx, ${result.errors} errors`)
-  return { rps: result.requests.average, p50: result.latency.p50, p99: result.latency.p99, total: result.requests.total }
+/** VmRSS and VmHWM (peak RSS) of a process, in MB. */
+function memoryOf(pid: number): { rss: number; hwm: number } {
+  const status = fs.readFileSync(`/proc/${pid}/status`, 'utf8')
+  const kb = (key: string) => Number(new RegExp(`^${key}:\\s+(\\d+) kB`, 'm').exec(status)![1])
+  return { rss: kb('VmRSS') / 1024, hwm: kb('VmHWM') / 1024 }
 }
 
+interface Tally { requests: number; seconds: number; latencies: number[]; cpuMs: number }
+
+/** CPU time (user + system) a process has used so far, in ms (from /proc/<pid>/stat, clock ticks of 10 ms). */
+function cpuMsOf(pid: number): number {
+  const fields = fs.readFileSync(`/proc/${pid}/stat`, 'utf8').replace(/^.*\) /, '').split(' ')
+  return (Number(fields[11]) + Number(fields[12])) * 10
+}
+
+/** One slice of load; every response time is kept, so percentiles are exact over all slices of a target. */
+function slice(url: string, headers: Record<string, string>, durationS: number, tally?: Tally, pid?: number): Promise<void> {
+  const cpuBefore = pid ? cpuMsOf(pid) : 0
+  return new Promise((resolve, reject) => {
+    const instance = autocannon({ url, connections: CONNECTIONS, duration: durationS, headers }, (error, result) => {
+      if (error) return reject(error)
+      if (result.non2xx > 0 || result.errors > 0) return reject(new Error(`${url}: ${result.non2xx} non-2xx, ${result.errors} errors`))
+      if (tally) { tally.requests += result.requests.total; tally.seconds += result.duration }
+      if (tally && pid) tally.cpuMs += cpuMsOf(pid) - cpuBefore
+      resolve()
+    })
+    if (tally) instance.on('response', (_client: unknown, _status: number, _bytes: number, ms: number) => { tally.latencies.push(ms) })
+  })
+}
+
+function summary(t: Tally) {
+  const sorted = [...t.latencies].sort((a, b) => a - b)
+  const at = (q: number) => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))]
+  return { rps: t.requests / t.seconds, p50: at(0.5), p99: at(0.99), requests: t.requests, cpuUsPerRequest: (t.cpuMs * 1000) / t.requests }
+}
+
+const mb = (n: number) => `${n.toFixed(1)} MB`
+const verdict = (ok: boolean) => (ok ? 'met' : 'MISSED')
+
 async function main() {
+  if (!fs.existsSync(MAIN)) throw new Error(`${MAIN} is missing: run npm run build first (npm run bench:api does)`)
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'pressluft-bench-api-'))
+  let plane: { port: number; child: ResultPromise } | undefined
+  let bare: { port: number; child: ResultPromise } | undefined
   try {
     await seedSites(dataDir)
-    const bare = await startServer(['bare'])
-    const plane = await startServer(['pressluft', dataDir])
-    const login = await fetch(`http://127.0.0.1:${plane.port}/api/login`, {
+    plane = await startControlPlane(dataDir)
+    const base = `http://127.0.0.1:${plane.port}`
+    const login = await fetch(`${base}/api/login`, {
       method: 'POST', headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ email: 'admin@pressluft.local', password: 'benchmark-password-123' }),
+      body: JSON.stringify({ email: 'admin@pressluft.local', password: PASSWORD }),
     })
+    if (login.status !== 200) throw new Error(`login answered ${login.status}: ${await login.text()}`)
     const cookie = login.headers.get('set-cookie')!.split(';')[0]
-    const check = await (await fetch(`http://127.0.0.1:${plane.port}/api/sites?limit=100`, { headers: { cookie } })).json()
-    if (check.items?.length !== SITES) throw new Error(`expected ${SITES} sites, got ${JSON.stringify(check).slice(0, 200)}`)
+    const realBody = Buffer.from(await (await fetch(`${base}/api/sites?limit=100`, { headers: { cookie } })).arrayBuffer())
+    const parsed = JSON.parse(realBody.toString('utf8'))
+    if (parsed.items?.length !== SITES) throw new Error(`expected ${SITES} sites, got ${realBody.toString('utf8').slice(0, 200)}`)
 
-    const baseline = await load(`http://127.0.0.1:${bare.port}/api/sites`, {})
-    const real = await load(`http://127.0.0.1:${plane.port}/api/sites?limit=100`, { cookie })
-    bare.child.kill(); plane.child.kill()
-    console.log(`API benchmark (${CONNECTIONS} connections, ${DURATION_S} s each, Node ${process.version}, ${os.cpus().length} cores)`)
-    console.log(`bare Hono route           : ${baseline.rps.toFixed(0)} req/s, p50 ${baseline.p50} ms, p99 ${baseline.p99} ms`)
-    console.log(`GET /api/sites (100 sites): ${real.rps.toFixed(0)} req/s, p50 ${real.p50} ms, p99 ${real.p99} ms`)
-    console.log(`ratio pressluft / bare    : ${(real.rps / baseline.rps).toFixed(3)}`)
+    // Idle: started, one login and one list served, 3 s without traffic.
+    await new Promise((r) => setTimeout(r, 3000))
+    // (VmHWM is not the idle figure: start-up and the login each hash a password with scrypt, 128 MiB for a moment.)
+    const idle = memoryOf(plane.child.pid!)
+
+    const bodyFile = path.join(dataDir, 'sites-body.json')
+    fs.writeFileSync(bodyFile, realBody)
+    bare = await startBare(bodyFile)
+    const bareBody = Buffer.from(await (await fetch(`http://127.0.0.1:${bare.port}/api/sites`)).arrayBuffer())
+    if (!bareBody.equals(realBody)) throw new Error('the baseline does not serve the same bytes as GET /api/sites')
+
+    // Warm-up of both (JIT, statement cache), not counted.
+    await slice(`http://127.0.0.1:${bare.port}/api/sites`, {}, 2)
+    await slice(`${base}/api/sites?limit=100`, { cookie }, 2)
+
+    // Measured: ROUNDS alternating slices (baseline, control plane), so that a change of load on the shared machine hits
+    // both alike; requests/s = requests / seconds over all slices, latency percentiles over every response.
+    let hwmReset = true
+    try { fs.writeFileSync(`/proc/${plane.child.pid}/clear_refs`, '5') } catch { hwmReset = false } // '5' resets VmHWM
+    let peakRss = 0
+    const sampler = setInterval(() => { peakRss = Math.max(peakRss, memoryOf(plane!.child.pid!).rss) }, 100)
+    const bareTally: Tally = { requests: 0, seconds: 0, latencies: [], cpuMs: 0 }
+    const realTally: Tally = { requests: 0, seconds: 0, latencies: [], cpuMs: 0 }
+    const sliceS = DURATION_S / ROUNDS
+    for (let i = 0; i < ROUNDS; i++) {
+      await slice(`http://127.0.0.1:${bare.port}/api/sites`, {}, sliceS, bareTally, bare.child.pid)
+      await slice(`${base}/api/sites?limit=100`, { cookie }, sliceS, realTally, plane.child.pid)
+    }
+    clearInterval(sampler)
+    const loaded = memoryOf(plane.child.pid!)
+    peakRss = Math.max(peakRss, loaded.rss)
+    const baseline = summary(bareTally)
+    const real = summary(realTally)
+    const ratio = real.rps / baseline.rps
+
+    console.log(`API benchmark (built server dist/runtime/main.js, ${CONNECTIONS} connections, ${DURATION_S} s per target in ${ROUNDS} alternating slices, Node ${process.version}, ${os.cpus().length} cores, load average ${os.loadavg()[0].toFixed(1)})`)
+    console.log(`body: ${realBody.length} bytes, ${SITES} sites; the baseline serves the identical bytes`)
+    console.log(`bare Hono route           : ${baseline.rps.toFixed(0)} req/s, p50 ${baseline.p50.toFixed(2)} ms, p99 ${baseline.p99.toFixed(2)} ms; server CPU ${baseline.cpuUsPerRequest.toFixed(0)} µs/request`)
+    console.log(`GET /api/sites (100 sites): ${real.rps.toFixed(0)} req/s, p50 ${real.p50.toFixed(2)} ms, p99 ${real.p99.toFixed(2)} ms; server CPU ${real.cpuUsPerRequest.toFixed(0)} µs/request`)
+    console.log(`ratio pressluft / bare    : ${ratio.toFixed(3)}`)
+    console.log(`control plane RSS idle    : ${mb(idle.rss)} (VmRSS after start-up, one login, one list and 3 s without traffic)`)
+    console.log(`control plane RSS in load : ${mb(peakRss)} (highest VmRSS, sampled every 100 ms; ${hwmReset ? `VmHWM since the load began ${mb(loaded.hwm)}` : 'VmHWM could not be reset'})`)
+    const inLoad = hwmReset ? Math.max(peakRss, loaded.hwm) : peakRss
+    console.log(`goals: ratio ${ratio.toFixed(3)} >= ${GOAL_RATIO} ${verdict(ratio >= GOAL_RATIO)}; p99 ${real.p99.toFixed(2)} ms < ${GOAL_P99_MS} ms ${verdict(real.p99 < GOAL_P99_MS)}; `
+      + `RSS idle ${mb(idle.rss)} <= ${GOAL_RSS_IDLE_MB} MB ${verdict(idle.rss <= GOAL_RSS_IDLE_MB)}; `
+      + `RSS in load ${mb(inLoad)} <= ${GOAL_RSS_LOAD_MB} MB ${verdict(inLoad <= GOAL_RSS_LOAD_MB)}`)
   } finally {
+    bare?.child.kill()
+    // SIGTERM: main.js shuts down cleanly (and writes its --cpu-prof profile).
+    plane?.child.kill('SIGTERM')
+    await Promise.allSettled([bare?.child, plane?.child])
     fs.rmSync(dataDir, { recursive: true, force: true })
   }
 }

@@ -37,7 +37,8 @@ function clientInfo(c: Context): { clientIp: string; isHttps: boolean } {
   const forwardedProto = trusted ? c.req.header('x-forwarded-proto') : undefined
   return {
     clientIp: forwardedFor || peer,
-    isHttps: new URL(c.req.url).protocol === 'https:' || forwardedProto === 'https',
+    // c.req.url is always absolute here; a prefix test saves parsing a URL per request.
+    isHttps: /^https:/i.test(c.req.url) || forwardedProto === 'https',
   }
 }
 
@@ -108,10 +109,13 @@ export function createApp(services: Services, options: AppOptions): OpenAPIHono<
     await next()
   })
 
-  app.use('*', bodyLimit({
+  const limitBody = bodyLimit({
     maxSize: BODY_LIMIT_BYTES,
     onError: (c) => c.json(errorBody('payload_too_large', 'Request body exceeds 64 KiB'), 413),
-  }))
+  })
+  // GET and HEAD requests never carry a body (@hono/node-server gives them none); skipping the limiter for them keeps it
+  // from reading c.req.raw.body, which builds a full fetch Request (with an AbortController) for every read request.
+  app.use('*', (c, next) => (c.req.method === 'GET' || c.req.method === 'HEAD' ? next() : limitBody(c, next)))
 
   for (const fn of options.functions) {
     const route = fn.route

@@ -1,10 +1,12 @@
 // Entry point of `npm start`: configuration, bootstrap, HTTP server, scheduler; never touches the host by itself.
-import { serve } from '@hono/node-server'
-import { loadConfig, ConfigError } from './config.js'
-import { createLogger } from './logging.js'
-import { bootstrap } from './bootstrap.js'
+import { endOfStartup } from './heap-tuning.js'
 
 async function main(): Promise<void> {
+  // Imported here, not at the top: an ES module graph is parsed before any of it runs, and heap-tuning.ts must come first.
+  const { serve } = await import('@hono/node-server')
+  const { loadConfig, ConfigError } = await import('./config.js')
+  const { createLogger } = await import('./logging.js')
+  const { bootstrap } = await import('./bootstrap.js')
   // Everything this process and its children (ansible-playbook, ssh, ssh-keygen) create is private to the control plane's
   // user, also files no code of ours names (SQLite's -wal/-shm, ssh's known_hosts, Ansible's temp files, the playbooks'
   // result files): the explicit 0700/0600 modes of runtime/store/private-data.ts cover what we know, the umask the rest.
@@ -26,6 +28,7 @@ async function main(): Promise<void> {
     process.stdout.write(`\nPressluft admin created: ${config.adminEmail}\nGenerated password (shown only once): ${plane.generatedAdminPassword}\n\n`)
   }
   const server = serve({ fetch: plane.app.fetch, hostname: config.listenHost, port: config.listenPort }, (info) => {
+    endOfStartup()
     logger.info({ address: info.address, port: info.port }, 'control plane listening')
   })
   let stopping = false

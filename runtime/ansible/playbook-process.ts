@@ -2,7 +2,6 @@
 import fs from 'node:fs'
 import path from 'node:path'
 import readline from 'node:readline'
-import { execa } from 'execa'
 import type { Logger } from '../logging.js'
 import type { RunDir } from './run-dir.js'
 import type { Redact } from './redactor.js'
@@ -111,6 +110,7 @@ export function playbookArgv(inv: Pick<PlaybookInvocation, 'playbook' | 'run' | 
 }
 
 export async function runPlaybook(inv: PlaybookInvocation): Promise<PlaybookRunResult> {
+  const { execa } = await import('execa') // loaded on first use, see docs/performance.md ("API", memory)
   const child = execa('ansible-playbook', playbookArgv(inv), {
     cwd: inv.repoRoot,
     env: {

@@ -21,11 +21,16 @@ const ASSETS: Record<string, { file: string; type: string }> = {
 const CSP = "default-src 'none'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; font-src 'self' data:; connect-src 'self'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
 
 export function mountDocs(app: OpenAPIHono<AppEnv>, functions: FunctionModule[]): void {
-  const document = buildOpenApiDocument(functions, 'public')
+  // Built on the first request, not at start-up: the document is only read by the docs page and clients' generators,
+  // and building it walks every schema (docs/performance.md, "API", memory). Serialised once, then served as is.
+  let documentJson: string | undefined
   const page = fs.readFileSync(path.join(OWN_ASSETS, 'docs.html'), 'utf8')
   const cache = new Map<string, Buffer>()
 
-  app.get('/api/openapi.json', (c) => c.json(document))
+  app.get('/api/openapi.json', (c) => {
+    documentJson ??= JSON.stringify(buildOpenApiDocument(functions, 'public'))
+    return c.body(documentJson, 200, { 'Content-Type': 'application/json' })
+  })
 
   app.get('/docs', (c) => {
     c.header('Content-Security-Policy', CSP)

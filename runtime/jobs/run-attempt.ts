@@ -2,7 +2,6 @@
 // preparation (provider acquisition), inventory + vars, playbook, outcome, cleanup. The scheduler commits the outcome.
 import fs from 'node:fs'
 import path from 'node:path'
-import { execa } from 'execa'
 import type { JobRow } from '../store/jobs.js'
 import { jobFailure as failure, type JobOutcome, type RunnerContext } from './job-runner.js'
 import type { JobTypeModule } from './job-type.js'
@@ -23,6 +22,7 @@ const DEFAULT_KILL_GRACE_MS = 15_000
 async function closeControlMasters(run: RunDir): Promise<void> {
   let sockets: string[] = []
   try { sockets = fs.readdirSync(run.controlPathDir) } catch { return }
+  const { execa } = await import('execa') // loaded on first use, see docs/performance.md ("API", memory)
   await Promise.all(sockets.map((name) => execa('ssh', ['-o', `ControlPath=${path.join(run.controlPathDir, name)}`, '-O', 'exit', 'pressluft-control-master'],
     { reject: false, timeout: 5000, stdin: 'ignore' })))
 }

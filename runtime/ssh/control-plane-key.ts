@@ -2,7 +2,6 @@
 import fs from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
-import { execa } from 'execa'
 import type { SecretStore } from '../secrets/secret-store.js'
 
 export const PRIVATE_KEY_SECRET = 'ssh/control-plane'
@@ -14,6 +13,7 @@ export async function ensureControlPlaneKey(secrets: SecretStore): Promise<strin
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'pressluft-keygen-'))
   try {
     const keyFile = path.join(dir, 'id_ed25519')
+    const { execa } = await import('execa') // loaded on first use, see docs/performance.md ("API", memory)
     await execa('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-C', 'pressluft-control-plane', '-f', keyFile])
     const publicKey = fs.readFileSync(`${keyFile}.pub`, 'utf8').trim()
     await secrets.set(PRIVATE_KEY_SECRET, fs.readFileSync(keyFile, 'utf8'))

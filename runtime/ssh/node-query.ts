@@ -2,7 +2,6 @@
 import fs from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
-import { execa } from 'execa'
 import { SLUG_RE } from '../contracts/validation.js'
 
 const UUID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/
@@ -52,6 +51,7 @@ export async function runNodeQuery(options: NodeQueryOptions): Promise<NodeQuery
   const keyFile = path.join(keyDir, 'id_ed25519')
   try {
     fs.writeFileSync(keyFile, options.privateKey.endsWith('\n') ? options.privateKey : `${options.privateKey}\n`, { mode: 0o600 })
+    const { execa } = await import('execa') // loaded on first use, see docs/performance.md ("API", memory)
     const result = await execa('ssh', [
       '-o', 'BatchMode=yes',
       '-o', 'ConnectTimeout=5',

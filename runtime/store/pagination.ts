@@ -1,6 +1,6 @@
 // Keyset pagination shared by every list endpoint: order created_at DESC, id DESC; cursor = base64url of (created_at, id).
 import type { Executor } from './db.js'
-import { queryAll } from './db.js'
+import { queryAll, queryOne } from './db.js'
 import { ApiError } from '../contracts/errors.js'
 
 export const DEFAULT_PAGE_LIMIT = 50
@@ -54,6 +54,12 @@ export interface PageSource {
   args?: unknown[]
   /** Table alias owning created_at and id when the FROM clause joins (e.g. `d`). */
   alias?: string
+  /**
+   * The page's columns (their names in the result, none a BLOB). Given them, SQLite packs the page into one JSON array
+   * (json_group_array) and one value crosses the driver instead of limit + 1 rows: the embedded driver's cost is per row
+   * (docs/performance.md, "API"). Without them the rows are read as they are.
+   */
+  columns?: readonly string[]
 }
 
 /** One page of rows: fetches limit + 1 to know whether a next page exists. */
@@ -67,10 +73,42 @@ export async function selectPage<T extends CursorKey>(ex: Executor, source: Page
   }
   const sql = `SELECT ${source.select ?? '*'} FROM ${source.from}${where.length ? ` WHERE ${where.join(' AND ')}` : ''}
     ORDER BY ${col('created_at')} DESC, ${col('id')} DESC LIMIT ?`
-  const rows = await queryAll<T>(ex, sql, [...args, page.limit + 1])
+  const rows = source.columns
+    ? await packedRows<T>(ex, source.columns, sql, [...args, page.limit + 1])
+    : await queryAll<T>(ex, sql, [...args, page.limit + 1])
   const items = rows.slice(0, page.limit)
   const next = rows.length > page.limit ? items[items.length - 1] : undefined
   return { items, next_cursor: next ? encodeCursor(next) : null }
+}
+
+const IDENTIFIER = /^[A-Za-z_][A-Za-z0-9_]*$/
+
+/**
+ * The rows of `sql` (ordered by created_at DESC, id DESC), read as one JSON array of arrays that SQLite builds. JSON
+ * keeps what the driver gives for the other column types: TEXT as string, INTEGER and REAL as number, NULL as null.
+ * SQLite aggregates a LIMITed subquery in the subquery's order, but SQL does not promise it (an ORDER BY inside
+ * json_group_array would, at the price of a second sort): the order is checked here and restored if it ever differs.
+ */
+async function packedRows<T>(ex: Executor, columns: readonly string[], sql: string, args: unknown[]): Promise<T[]> {
+  for (const column of columns) if (!IDENTIFIER.test(column)) throw new Error(`not a column name: ${column}`)
+  const createdAt = columns.indexOf('created_at')
+  const id = columns.indexOf('id')
+  if (createdAt < 0 || id < 0) throw new Error('a packed page needs the created_at and id columns')
+  const row = await queryOne<{ page: string }>(ex, `SELECT json_group_array(json_array(${columns.join(', ')})) AS page FROM (${sql})`, args)
+  const packed = JSON.parse(row!.page) as unknown[][]
+  const before = (a: unknown[], b: unknown[]) => (a[createdAt] as string) > (b[createdAt] as string)
+    || (a[createdAt] === b[createdAt] && (a[id] as string) > (b[id] as string))
+  for (let i = 1; i < packed.length; i++) {
+    if (!before(packed[i - 1], packed[i])) { packed.sort((a, b) => (before(a, b) ? -1 : 1)); break }
+  }
+  const rows = new Array<T>(packed.length)
+  for (let i = 0; i < packed.length; i++) {
+    const values = packed[i]
+    const item: Record<string, unknown> = {}
+    for (let j = 0; j < columns.length; j++) item[columns[j]] = values[j]
+    rows[i] = item as T
+  }
+  return rows
 }
 
 /** Maps a page's rows to their API shape, keeping the cursor. */

@@ -25,8 +25,10 @@ export async function findSiteBySlug(ex: Executor, slug: string): Promise<SiteRo
   return queryOne<SiteRow>(ex, 'SELECT * FROM sites WHERE slug = ?', [slug])
 }
 
+const SITE_COLUMNS = ['id', 'name', 'slug', 'status', 'primary_environment_id', 'created_at', 'updated_at', 'state_version'] as const
+
 export async function listSites(ex: Executor, page: PageRequest): Promise<Page<SiteRow>> {
-  return selectPage<SiteRow>(ex, { from: 'sites' }, page)
+  return selectPage<SiteRow>(ex, { from: 'sites', select: SITE_COLUMNS.join(', '), columns: SITE_COLUMNS }, page)
 }
 
 /** Optimistic status change: 0 when the row moved on since it was read. */

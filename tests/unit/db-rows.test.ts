@@ -1,0 +1,100 @@
+// The embedded driver's rows (raw mode, objects built in runtime/store/db.ts) look as the driver's own row objects did,
+// and a page read packed into one JSON value (selectPage with `columns`, used by GET /api/sites) equals the page read
+// row by row, cursor included.
+import fs from 'node:fs'
+import os from 'node:os'
+import path from 'node:path'
+import crypto from 'node:crypto'
+import Database from 'libsql'
+import { afterAll, describe, expect, it } from 'vitest'
+import { openDatabase, batchWrite } from '../../runtime/store/db.js'
+import { migrate } from '../../runtime/store/migrate.js'
+import { selectPage, pageRequest } from '../../runtime/store/pagination.js'
+import { listSites } from '../../runtime/store/sites.js'
+
+const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'pressluft-db-rows-'))
+afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }))
+
+describe('embedded driver rows', () => {
+  it('keep the driver object mode: types, BLOB as ArrayBuffer, a later duplicate column wins, rowsAffected', async () => {
+    const file = path.join(tmp, 'types.db')
+    const db = openDatabase(`file:${file}`)
+    await db.execute('CREATE TABLE t (id INTEGER PRIMARY KEY, s TEXT, r REAL, b BLOB, n TEXT)')
+    await db.execute({ sql: 'INSERT INTO t (id, s, r, b, n) VALUES (?, ?, ?, ?, ?)', args: [1, 'eins', 1.5, new Uint8Array([0, 255]), null] })
+    const driver = new Database(file)
+    const expected = driver.prepare('SELECT *, 7 AS id FROM t').all()
+    driver.close()
+
+    const { rows, rowsAffected } = await db.execute('SELECT *, 7 AS id FROM t')
+    expect(rowsAffected).toBe(0)
+    expect(rows).toEqual(expected)
+    expect(rows[0]).toEqual({ id: 7, s: 'eins', r: 1.5, b: expect.any(ArrayBuffer), n: null })
+    expect(Object.keys(rows[0])).toEqual(['id', 's', 'r', 'b', 'n'])
+    expect([...new Uint8Array(rows[0].b as ArrayBuffer)]).toEqual([0, 255])
+
+    const returning = await db.execute({ sql: 'INSERT INTO t (id, s) VALUES (?, ?), (?, ?) RETURNING id', args: [2, 'zwei', 3, 'drei'] })
+    expect(returning.rows).toEqual([{ id: 2 }, { id: 3 }])
+    expect(returning.rowsAffected).toBe(2)
+    db.close()
+  })
+
+  it('a cached SELECT * sees columns added later, by this process (ALTER TABLE) or by another one', async () => {
+    const file = path.join(tmp, 'schema.db')
+    const db = openDatabase(`file:${file}`)
+    await db.execute('CREATE TABLE t (id INTEGER PRIMARY KEY, a TEXT)')
+    await db.execute("INSERT INTO t (id, a) VALUES (1, 'x')")
+    expect((await db.execute('SELECT * FROM t')).rows).toEqual([{ id: 1, a: 'x' }])
+
+    await db.execute("ALTER TABLE t ADD COLUMN b TEXT DEFAULT 'y'")
+    expect((await db.execute('SELECT * FROM t')).rows).toEqual([{ id: 1, a: 'x', b: 'y' }])
+
+    const other = new Database(file)
+    other.exec("ALTER TABLE t ADD COLUMN c INTEGER DEFAULT 3")
+    other.close()
+    expect((await db.execute('SELECT * FROM t')).rows).toEqual([{ id: 1, a: 'x', b: 'y', c: 3 }])
+    db.close()
+  })
+})
+
+describe('packed pages (selectPage with columns)', () => {
+  it('equal the rows read one by one, page after page, with awkward names and a null column', async () => {
+    const db = openDatabase(`file:${path.join(tmp, 'sites.db')}`)
+    await migrate(db)
+    const names = ['Quote " and \\ backslash', 'Zeilen\numbruch\tTab', 'Ümlaut ✓ 😀', 'ctrl \u0001 char', '<script>']
+    const base = Date.parse('2026-11-01T00:00:00.000Z')
+    const statements = []
+    for (let i = 0; i < 23; i++) {
+      // Pairs of equal created_at, so the id decides the order and the cursor.
+      const ts = new Date(base - Math.floor(i / 2) * 1000).toISOString()
+      statements.push({
+        sql: "INSERT INTO sites (id, name, slug, status, created_at, updated_at, state_version) VALUES (?, ?, ?, 'active', ?, ?, ?)",
+        args: [crypto.randomUUID(), names[i % names.length], `site-${i}`, ts, ts, i + 1],
+      })
+    }
+    await batchWrite(db, statements)
+
+    for (const limit of [1, 5, 7, 50]) {
+      let cursor: string | undefined
+      let seen = 0
+      for (;;) {
+        const page = pageRequest({ limit, cursor })
+        const packed = await listSites(db, page)
+        const plain = await selectPage(db, { from: 'sites' }, page)
+        expect(packed).toEqual(plain)
+        for (const row of packed.items) expect(Object.keys(row)).toEqual(Object.keys(plain.items[0]))
+        seen += packed.items.length
+        if (!packed.next_cursor) break
+        cursor = packed.next_cursor
+      }
+      expect(seen).toBe(23)
+    }
+    db.close()
+  })
+
+  it('of an empty table is an empty page', async () => {
+    const db = openDatabase(`file:${path.join(tmp, 'empty.db')}`)
+    await migrate(db)
+    expect(await listSites(db, pageRequest({}))).toEqual({ items: [], next_cursor: null })
+    db.close()
+  })
+})
