@@ -4,7 +4,7 @@
 // Run: npm run bench:api   (builds first; prints requests/s, p50/p99, the ratio, the control plane's RSS idle and
 // under load, and whether the goals of docs/performance.md are met). BENCH_DURATION (s, default 10),
 // BENCH_CONNECTIONS (default 10), BENCH_ROUNDS (default 5: the duration is split into that many alternating slices),
-// BENCH_CPU_PROF=<dir> (runs the control plane with --cpu-prof into that directory).
+// BENCH_CPU_PROF=<dir> (runs the control plane with --cpu-prof into that directory), BENCH_MAIN (see below).
 import fs from 'node:fs'
 import os from 'node:os'
 import net from 'node:net'
@@ -21,7 +21,8 @@ const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5)
 const CPU_PROF_DIR = process.env.BENCH_CPU_PROF
 const SITES = 100
 const PASSWORD = 'benchmark-password-123'
-const MAIN = path.resolve('dist/runtime/main.js')
+// BENCH_MAIN: another build's main.js (e.g. of an earlier commit, for a before/after comparison on the same machine).
+const MAIN = path.resolve(process.env.BENCH_MAIN ?? 'dist/runtime/main.js')
 
 // Goals of issue 12 point 6 (docs/performance.md, "API").
 const GOAL_RATIO = 0.5
@@ -187,7 +188,7 @@ async function main() {
     const real = summary(realTally)
     const ratio = real.rps / baseline.rps
 
-    console.log(`API benchmark (built server dist/runtime/main.js, ${CONNECTIONS} connections, ${DURATION_S} s per target in ${ROUNDS} alternating slices, Node ${process.version}, ${os.cpus().length} cores, load average ${os.loadavg()[0].toFixed(1)})`)
+    console.log(`API benchmark (built server ${path.relative(process.cwd(), MAIN)}, ${CONNECTIONS} connections, ${DURATION_S} s per target in ${ROUNDS} alternating slices, Node ${process.version}, ${os.cpus().length} cores, load average ${os.loadavg()[0].toFixed(1)})`)
     console.log(`body: ${realBody.length} bytes, ${SITES} sites; the baseline serves the identical bytes`)
     console.log(`bare Hono route           : ${baseline.rps.toFixed(0)} req/s, p50 ${baseline.p50.toFixed(2)} ms, p99 ${baseline.p99.toFixed(2)} ms; server CPU ${baseline.cpuUsPerRequest.toFixed(0)} µs/request`)
     console.log(`GET /api/sites (100 sites): ${real.rps.toFixed(0)} req/s, p50 ${real.p50.toFixed(2)} ms, p99 ${real.p99.toFixed(2)} ms; server CPU ${real.cpuUsPerRequest.toFixed(0)} µs/request`)
