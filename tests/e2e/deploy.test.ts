@@ -124,6 +124,8 @@ describe('deploys with health checks and automatic rollback, through the API on 
     // The lab's git server sits on the lab gateway, a 198.18.0.0/15 address: refused as a deploy source until the
     // operator allows it, exactly like an import archive.
     const gateway = new URL(e2e.lab.git.url).hostname
+    // Other files share this control plane's settings: start from no allow-list.
+    expect((await e2e.cp.request('PATCH', '/_admin/settings', { import_allowed_sources: null })).status).toBe(200)
     const refused = await e2e.cp.request('POST', `/api/environments/${site.envId}/deploy`, { source_type: 'git', source_ref: `${e2e.lab.git.url}${SLUG}.git#v1` })
     expect(refused.status).toBe(400)
     expect(JSON.stringify(await refused.json())).toContain('not in the import_allowed_sources setting')
