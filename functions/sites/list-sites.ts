@@ -1,6 +1,7 @@
 // GET /api/sites — one page of sites, newest first.
 import { createRoute } from '@hono/zod-openapi'
 import { defineFunction } from '../../runtime/http/define-function.js'
+import { jsonPageResponse } from '../../runtime/http/json-page.js'
 import { PageQuery, SitePage } from '../../runtime/contracts/schemas.js'
 import { errorResponses } from '../../runtime/contracts/errors.js'
 
@@ -11,6 +12,7 @@ export default defineFunction({
     responses: { 200: { description: 'A page of sites', content: { 'application/json': { schema: SitePage } } }, ...errorResponses(400, 401) },
   }),
   async handler(c, { sites }) {
-    return c.json(await sites.list(c.req.valid('query')), 200)
+    // The page comes serialised from SQLite: the SitePage shape, byte for byte what c.json would send.
+    return jsonPageResponse(c, await sites.list(c.req.valid('query'))) as never
   },
 })

@@ -9,7 +9,7 @@ import { environmentsOfSite, findProductionEnvironment } from '../store/environm
 import { findNode, findLeastLoadedActiveNode } from '../store/nodes.js'
 import { findRelease } from '../store/releases.js'
 import { insertAudit } from '../store/audit.js'
-import { pageRequest, mapPage, type Page } from '../store/pagination.js'
+import { pageRequest, type JsonPage } from '../store/pagination.js'
 import type { Config } from '../config.js'
 import type { JobControl } from '../jobs/job-control.js'
 import type { SettingsService } from '../settings/settings-service.js'
@@ -38,8 +38,9 @@ const IN_PROGRESS = ['cloning', 'deploying', 'restoring']
 export class SiteService {
   constructor(private readonly db: Db, private readonly config: Config, private readonly settings: SettingsService, private readonly jobControl: () => JobControl) {}
 
-  async list(query: { limit?: number; cursor?: string }): Promise<Page<SiteView>> {
-    return mapPage(await listSites(this.db, pageRequest(query)), siteView)
+  /** One page of sites, already serialised by SQLite (its items are siteView's fields in siteView's order). */
+  async list(query: { limit?: number; cursor?: string }): Promise<JsonPage> {
+    return listSites(this.db, pageRequest(query))
   }
 
   async get(id: string): Promise<SiteView> {

@@ -54,16 +54,10 @@ export interface PageSource {
   args?: unknown[]
   /** Table alias owning created_at and id when the FROM clause joins (e.g. `d`). */
   alias?: string
-  /**
-   * The page's columns (their names in the result, none a BLOB). Given them, SQLite packs the page into one JSON array
-   * (json_group_array) and one value crosses the driver instead of limit + 1 rows: the embedded driver's cost is per row
-   * (docs/performance.md, "API"). Without them the rows are read as they are.
-   */
-  columns?: readonly string[]
 }
 
-/** One page of rows: fetches limit + 1 to know whether a next page exists. */
-export async function selectPage<T extends CursorKey>(ex: Executor, source: PageSource, page: PageRequest): Promise<Page<T>> {
+/** The page's SQL (limit + 1 rows, newest first) and its arguments. */
+function pageQuery(source: PageSource, page: PageRequest): { sql: string; args: unknown[] } {
   const col = (name: string) => (source.alias ? `${source.alias}.${name}` : name)
   const where = [...(source.where ?? [])]
   const args = [...(source.args ?? [])]
@@ -73,42 +67,51 @@ export async function selectPage<T extends CursorKey>(ex: Executor, source: Page
   }
   const sql = `SELECT ${source.select ?? '*'} FROM ${source.from}${where.length ? ` WHERE ${where.join(' AND ')}` : ''}
     ORDER BY ${col('created_at')} DESC, ${col('id')} DESC LIMIT ?`
-  const rows = source.columns
-    ? await packedRows<T>(ex, source.columns, sql, [...args, page.limit + 1])
-    : await queryAll<T>(ex, sql, [...args, page.limit + 1])
+  return { sql, args: [...args, page.limit + 1] }
+}
+
+/** One page of rows: fetches limit + 1 to know whether a next page exists. */
+export async function selectPage<T extends CursorKey>(ex: Executor, source: PageSource, page: PageRequest): Promise<Page<T>> {
+  const { sql, args } = pageQuery(source, page)
+  const rows = await queryAll<T>(ex, sql, args)
   const items = rows.slice(0, page.limit)
   const next = rows.length > page.limit ? items[items.length - 1] : undefined
   return { items, next_cursor: next ? encodeCursor(next) : null }
 }
 
+/** A page already serialised: the JSON text of `{ items, next_cursor }`, byte for byte what JSON.stringify gives. */
+export interface JsonPage { readonly json: string }
+
 const IDENTIFIER = /^[A-Za-z_][A-Za-z0-9_]*$/
 
 /**
- * The rows of `sql` (ordered by created_at DESC, id DESC), read as one JSON array of arrays that SQLite builds. JSON
- * keeps what the driver gives for the other column types: TEXT as string, INTEGER and REAL as number, NULL as null.
- * SQLite aggregates a LIMITed subquery in the subquery's order, but SQL does not promise it (an ORDER BY inside
- * json_group_array would, at the price of a second sort): the order is checked here and restored if it ever differs.
+ * One page as the JSON text of the response, built by SQLite, for list endpoints whose items are exactly some columns
+ * of the rows in that order (the view is the column list). One string crosses the driver, whose cost is per row, and the
+ * page is neither parsed nor serialised again in JS (docs/performance.md, "API"). The database is read on every call.
+ *
+ * `columns` must hold TEXT or INTEGER values (or NULL): SQLite writes those as JSON.stringify does (strings with the
+ * same escapes, integers as digits); a REAL would be formatted differently and a BLOB is not JSON. SQLite feeds the
+ * LIMITed, ordered subquery to json_group_array in its order (an ORDER BY inside the aggregate would sort a second
+ * time: +120 µs for 101 rows); tests/unit/db-rows.test.ts compares these pages byte for byte with JSON.stringify of the
+ * page read row by row, page after page.
  */
-async function packedRows<T>(ex: Executor, columns: readonly string[], sql: string, args: unknown[]): Promise<T[]> {
+export async function selectJsonPage(ex: Executor, source: PageSource, columns: readonly string[], page: PageRequest): Promise<JsonPage> {
   for (const column of columns) if (!IDENTIFIER.test(column)) throw new Error(`not a column name: ${column}`)
-  const createdAt = columns.indexOf('created_at')
-  const id = columns.indexOf('id')
-  if (createdAt < 0 || id < 0) throw new Error('a packed page needs the created_at and id columns')
-  const row = await queryOne<{ page: string }>(ex, `SELECT json_group_array(json_array(${columns.join(', ')})) AS page FROM (${sql})`, args)
-  const packed = JSON.parse(row!.page) as unknown[][]
-  const before = (a: unknown[], b: unknown[]) => (a[createdAt] as string) > (b[createdAt] as string)
-    || (a[createdAt] === b[createdAt] && (a[id] as string) > (b[id] as string))
-  for (let i = 1; i < packed.length; i++) {
-    if (!before(packed[i - 1], packed[i])) { packed.sort((a, b) => (before(a, b) ? -1 : 1)); break }
+  if (!columns.includes('created_at') || !columns.includes('id')) throw new Error('a JSON page needs the created_at and id columns')
+  const { sql, args } = pageQuery(source, page)
+  const object = `json_object(${columns.map((column) => `'${column}', ${column}`).join(', ')})`
+  const row = await queryOne<{ items: string; n: number }>(ex, `SELECT json_group_array(${object}) AS items, count(*) AS n FROM (${sql})`, args)
+  let items = row!.items
+  let nextCursor = 'null'
+  if (row!.n > page.limit) {
+    // Every object starts with `{"<first column>":`, which occurs nowhere else (a quote inside a JSON string is always
+    // escaped). Drop the extra row; the cursor is the key of the row that now ends the page.
+    const start = `{"${columns[0]}":`
+    items = `${items.slice(0, items.lastIndexOf(`,${start}`))}]`
+    const last = JSON.parse(items.slice(items.lastIndexOf(start), -1)) as CursorKey
+    nextCursor = `"${encodeCursor(last)}"`
   }
-  const rows = new Array<T>(packed.length)
-  for (let i = 0; i < packed.length; i++) {
-    const values = packed[i]
-    const item: Record<string, unknown> = {}
-    for (let j = 0; j < columns.length; j++) item[columns[j]] = values[j]
-    rows[i] = item as T
-  }
-  return rows
+  return { json: `{"items":${items},"next_cursor":${nextCursor}}` }
 }
 
 /** Maps a page's rows to their API shape, keeping the cursor. */

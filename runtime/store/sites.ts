@@ -1,7 +1,7 @@
 // SQL for sites.
 import type { Executor } from './db.js'
 import { queryOne, run } from './db.js'
-import { selectPage, type Page, type PageRequest } from './pagination.js'
+import { selectJsonPage, type JsonPage, type PageRequest } from './pagination.js'
 import type { SiteStatus } from '../contracts/enums.js'
 import { insertEnvironment, type NewEnvironment } from './environments.js'
 
@@ -25,10 +25,12 @@ export async function findSiteBySlug(ex: Executor, slug: string): Promise<SiteRo
   return queryOne<SiteRow>(ex, 'SELECT * FROM sites WHERE slug = ?', [slug])
 }
 
-const SITE_COLUMNS = ['id', 'name', 'slug', 'status', 'primary_environment_id', 'created_at', 'updated_at', 'state_version'] as const
+/** The columns of a site in the API, in the order of the view (runtime/sites/site-service.ts, siteView). */
+export const SITE_COLUMNS = ['id', 'name', 'slug', 'status', 'primary_environment_id', 'created_at', 'updated_at', 'state_version'] as const
 
-export async function listSites(ex: Executor, page: PageRequest): Promise<Page<SiteRow>> {
-  return selectPage<SiteRow>(ex, { from: 'sites', select: SITE_COLUMNS.join(', '), columns: SITE_COLUMNS }, page)
+/** One page of sites as the JSON text of the API's page (the view is the column list). */
+export async function listSites(ex: Executor, page: PageRequest): Promise<JsonPage> {
+  return selectJsonPage(ex, { from: 'sites' }, SITE_COLUMNS, page)
 }
 
 /** Optimistic status change: 0 when the row moved on since it was read. */
