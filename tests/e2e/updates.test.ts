@@ -109,6 +109,8 @@ describe('updates through WordPress\'s own upgraders, with automatic rollback of
       `<?php\n/*\n * Plugin Name: ${PLUGIN}\n * Version: 1.0.0\n */\nadd_action('send_headers', function () { header('X-Update-Test: 1.0.0'); });\n`)
     const archive = path.join(lab.git.dir, 'files', `${SLUG}-v1.tar.gz`)
     await execa('tar', ['-czf', archive, '-C', tree, 'wp-content'])
+    // The lab git server sits on the lab gateway (198.18.0.0/15): a deploy source there needs the operator's allow-list.
+    expect((await e2e.cp.request('PATCH', '/_admin/settings', { import_allowed_sources: new URL(lab.git.url).hostname })).status).toBe(200)
     const res = await e2e.cp.request('POST', `/api/environments/${site.envId}/deploy`, { source_type: 'upload', source_ref: `${lab.git.url}files/${SLUG}-v1.tar.gz` })
     expect(res.status).toBe(202)
     const deploy = await waitForJob(e2e.cp, (await res.json()).job_id)
