@@ -16,7 +16,7 @@ import type { E2eRun } from '../tests/support/e2e-run.js'
 import { e2eControlPlaneEnv } from '../tests/support/e2e-run.js'
 import { createTestControlPlane, type TestControlPlane } from '../tests/support/control-plane.js'
 import { waitForJob } from '../tests/support/jobs.js'
-import { labExec, labFiles, labStatus } from '../tests/lab/lab.js'
+import { labFiles, labStatus } from '../tests/lab/lab.js'
 import { queryOne } from '../runtime/store/db.js'
 
 const SAMPLES = Number(process.env.BENCH_SAMPLES ?? 3)
@@ -80,7 +80,6 @@ async function main(): Promise<void> {
       "SELECT e.id, e.preview_url, e.site_id FROM environments e JOIN sites s ON s.id = e.site_id WHERE s.slug = ? AND e.environment_type = 'production'", [slug])
     const host = new URL(env!.preview_url).hostname
     const envRoot = `/var/www/sites/${env!.site_id}/production`
-    await labExec(node.name, ['sh', '-c', 'cp /usr/local/share/pressluft-lab/acme-ca.crt /usr/local/share/ca-certificates/pressluft-lab-ca.crt && update-ca-certificates'], { instance })
 
     const repo = path.join(work, 'repo')
     fs.mkdirSync(repo)

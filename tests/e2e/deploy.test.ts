@@ -130,8 +130,6 @@ describe('deploys with health checks and automatic rollback, through the API on 
     expect(refused.status).toBe(400)
     expect(JSON.stringify(await refused.json())).toContain('not in the import_allowed_sources setting')
     expect((await e2e.cp.request('PATCH', '/_admin/settings', { import_allowed_sources: gateway })).status).toBe(200)
-    // The node must trust the repository host's certificate, as an operator's node trusts a public git host.
-    await labExec(e2e.node.name, ['sh', '-c', 'cp /usr/local/share/pressluft-lab/acme-ca.crt /usr/local/share/ca-certificates/pressluft-lab-ca.crt && update-ca-certificates'], { instance: e2e.instance })
 
     work = fs.mkdtempSync(path.join(os.tmpdir(), 'pressluft-deploy-e2e-'))
     const repo = path.join(work, 'repo')

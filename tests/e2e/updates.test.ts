@@ -95,7 +95,6 @@ describe('updates through WordPress\'s own upgraders, with automatic rollback of
     coreVersion = await buildCorePackage(source, path.join(instancePaths(e2e.instance).dir, 'wp-core-cache'))
     site = await createSite(e2e, { slug: SLUG, name: 'Updates E2E' })
     await configureLabS3(e2e)
-    await labExec(e2e.node.name, ['sh', '-c', 'cp /usr/local/share/pressluft-lab/acme-ca.crt /usr/local/share/ca-certificates/pressluft-lab-ca.crt && update-ca-certificates'], { instance: e2e.instance })
 
     // The test plugin v1, loaded on every request by a must-use loader (so it runs without an activation step), deployed
     // like any code change.

@@ -4,7 +4,7 @@ import fs from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import type { TestProject } from 'vitest/node'
-import { labAuthorize, labDown, labIsUp, labUp } from '../lab/lab.js'
+import { labAuthorize, labDown, labExec, labIsUp, labUp } from '../lab/lab.js'
 import { createTestControlPlane } from './control-plane.js'
 import { e2eControlPlaneEnv, type E2eRun } from './e2e-run.js'
 import { waitForJob } from './jobs.js'
@@ -38,6 +38,10 @@ export default async function setup(project: TestProject) {
       await labAuthorize(pubFile, { instance })
       await cp.login()
       const node = lab.nodes[0]
+      // The lab's HTTPS services (the git server of the deploy and update tests) carry certificates of the lab CA: node1
+      // trusts it from the start, as a real node trusts the public CAs. Installed later, it would change the system CA
+      // bundle that WordPress core links to, and node_provision would rightly report that change on its next run.
+      await labExec(node.name, ['sh', '-c', 'cp /usr/local/share/pressluft-lab/acme-ca.crt /usr/local/share/ca-certificates/pressluft-lab-ca.crt && update-ca-certificates'], { instance })
       const started = Date.now()
       const res = await cp.request('POST', '/api/nodes', { name: 'node1', hostname: node.ip, public_ip: node.ip })
       if (res.status !== 202) throw new Error(`POST /api/nodes answered ${res.status}: ${await res.text()}`)
