@@ -392,8 +392,9 @@ describe('drift checks, promotion and import on a lab node', () => {
     const target = await createSite(e2e, { slug: `pi-hostile-${RUN}`, name: 'PI Hostile Target' })
     const targetRoot = `/var/www/sites/${target.siteId}/production`
     const release = (await env(target.envId)).current_release_id
-    for (const name of ['traversal', 'absolute', 'symlink-escape', 'symlink-absolute', 'write-through-symlink', 'hardlink', 'device', 'fifo',
-      'too-many-entries', 'too-large', 'no-db']) {
+    // One archive of each kind of attack goes through the API to the node (path, link, special file, operator limit);
+    // tests/unit/archive-validator.test.ts runs the same validator over the whole corpus of hostile-archives.py.
+    for (const name of ['traversal', 'absolute', 'write-through-symlink', 'device', 'too-large']) {
       const job = await waitForJob(e2e.cp, await accepted(await e2e.cp.request('POST', `/api/sites/${target.siteId}/import`, { archive_url: `${archiveBase}/${name}.tar.gz` })))
       expect([name, job.status, job.error_code]).toEqual([name, 'failed', 'IMPORT_ARCHIVE_INVALID'])
       // A precondition failure: production is active again on the release it had.
