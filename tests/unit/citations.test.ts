@@ -5,8 +5,6 @@ import { describe, expect, it } from 'vitest'
 
 const ROOT = path.resolve(import.meta.dirname, '../..')
 const THIS_FILE = 'tests/unit/citations.test.ts'
-// Holds 0001's earlier header comment, the text old databases recorded, as its fixture.
-const EARLIER_TEXT_FIXTURE = 'tests/unit/migration-checksums.test.ts'
 
 function files(): string[] {
   const out = ['README.md', 'hono.config.ts']
@@ -16,7 +14,7 @@ function files(): string[] {
       if (/\.(ts|md|yml|yaml|j2|sql|py|php|sh|cfg)$/.test(name) && fs.statSync(path.join(ROOT, rel)).isFile()) out.push(rel)
     }
   }
-  return out.filter((f) => f !== THIS_FILE && f !== EARLIER_TEXT_FIXTURE)
+  return out.filter((f) => f !== THIS_FILE)
 }
 
 describe('citations', () => {
