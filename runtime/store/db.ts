@@ -9,8 +9,15 @@ export type { InStatement }
 /** What callers get back from a statement: the part of @libsql/client's ResultSet this project uses. */
 export interface QueryResult { rows: Record<string, unknown>[]; rowsAffected: number }
 
+/**
+ * How a statement is run. `firstRowOnly`: the caller reads at most the first row of a SELECT (queryOne), so the embedded
+ * driver fetches just that row (its single-row call costs a fraction of its row iterator, docs/performance.md "API");
+ * other executors may still return every row.
+ */
+export interface ExecuteOptions { firstRowOnly?: boolean }
+
 /** Anything that can run a statement: the database itself or an open transaction. */
-export interface Executor { execute(stmt: InStatement): Promise<QueryResult> }
+export interface Executor { execute(stmt: InStatement, options?: ExecuteOptions): Promise<QueryResult> }
 export interface Tx extends Executor { commit(): Promise<void>; rollback(): Promise<void>; close(): void }
 export interface Db extends Executor {
   batch(stmts: InStatement[], mode?: TransactionMode): Promise<QueryResult[]>
@@ -74,6 +81,7 @@ interface Statement {
   raw(toggle?: boolean): Statement
   columns(): { name: string }[]
   all(...params: unknown[]): unknown[]
+  get(...params: unknown[]): unknown
   run(...params: unknown[]): { changes: number | bigint }
 }
 
@@ -125,12 +133,19 @@ class EmbeddedDb implements Db {
     return prepared
   }
 
-  private run(conn: Connection, stmt: InStatement): QueryResult {
+  private run(conn: Connection, stmt: InStatement, firstRowOnly = false): QueryResult {
     const { sql, args } = sqlAndArgs(stmt)
     const prepared = this.prepare(conn, sql)
     const params = args.map(bindable)
     if (prepared.reader) {
-      const raw = prepared.stmt.all(...params) as unknown[][]
+      // Only for plain queries: a statement with RETURNING keeps reporting every row it changed.
+      let raw: unknown[][]
+      if (firstRowOnly && prepared.query) {
+        const row = prepared.stmt.get(...params) as unknown[] | undefined
+        raw = row === undefined ? [] : [row]
+      } else {
+        raw = prepared.stmt.all(...params) as unknown[][]
+      }
       // SQLite re-prepares a statement whose tables changed; its columns are read again when their number moved.
       if (raw.length > 0 && raw[0].length !== prepared.columns.length) prepared.columns = columnNames(prepared.stmt)
       const rows = toObjects(raw, prepared.columns)
@@ -142,8 +157,8 @@ class EmbeddedDb implements Db {
     return { rows: [], rowsAffected: changes }
   }
 
-  async execute(stmt: InStatement): Promise<QueryResult> {
-    return this.run(isReadOnly(stmt) ? this.reader : this.writer, stmt)
+  async execute(stmt: InStatement, options?: ExecuteOptions): Promise<QueryResult> {
+    return this.run(isReadOnly(stmt) ? this.reader : this.writer, stmt, options?.firstRowOnly)
   }
 
   async batch(stmts: InStatement[]): Promise<QueryResult[]> {
@@ -164,9 +179,9 @@ class EmbeddedDb implements Db {
     let open = true
     const end = (sql: string) => { if (open) { open = false; if (conn.inTransaction) conn.exec(sql) } }
     return {
-      execute: async (stmt) => {
+      execute: async (stmt, options) => {
         if (!open) throw new Error('transaction already finished')
-        return this.run(conn, stmt)
+        return this.run(conn, stmt, options?.firstRowOnly)
       },
       commit: async () => end('COMMIT'),
       rollback: async () => end('ROLLBACK'),
@@ -249,7 +264,7 @@ function serializeWrites(db: Db): Db {
     try { return await fn() } finally { release() }
   }
   return {
-    execute: (stmt) => (isReadOnly(stmt) ? db.execute(stmt) : guarded(() => db.execute(stmt))),
+    execute: (stmt, options) => (isReadOnly(stmt) ? db.execute(stmt, options) : guarded(() => db.execute(stmt, options))),
     batch: (stmts, mode) => (mode === 'read' ? db.batch(stmts, mode) : guarded(() => db.batch(stmts, mode))),
     async transaction(mode) {
       if (mode === 'read') return db.transaction(mode)
@@ -260,7 +275,7 @@ function serializeWrites(db: Db): Db {
       let released = false
       const once = () => { if (!released) { released = true; release() } }
       return {
-        execute: (stmt) => tx.execute(stmt),
+        execute: (stmt, options) => tx.execute(stmt, options),
         commit: async () => { try { await tx.commit() } finally { once() } },
         rollback: async () => { try { await tx.rollback() } finally { once() } },
         close: () => { try { tx.close() } finally { once() } },
@@ -301,8 +316,8 @@ export async function queryAll<T>(ex: Executor, sql: string, args: unknown[] = [
 }
 
 export async function queryOne<T>(ex: Executor, sql: string, args: unknown[] = []): Promise<T | undefined> {
-  const rows = await queryAll<T>(ex, sql, args)
-  return rows[0]
+  const result = await ex.execute({ sql, args: args as never }, { firstRowOnly: true })
+  return result.rows[0] as T | undefined
 }
 
 export async function run(ex: Executor, sql: string, args: unknown[] = []): Promise<number> {

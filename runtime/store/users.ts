@@ -32,8 +32,9 @@ export async function insertSession(ex: Executor, s: { id: string; user_id: stri
 }
 
 /** The session's user if the session is valid: not revoked, not expired, user active. */
-export async function findSessionUser(ex: Executor, tokenHash: string, now: string): Promise<(UserRow & { session_id: string }) | undefined> {
-  return queryOne(ex, `SELECT u.*, s.id AS session_id FROM auth_sessions s JOIN users u ON u.id = s.user_id
+export async function findSessionUser(ex: Executor, tokenHash: string, now: string): Promise<{ id: string; email: string; session_id: string } | undefined> {
+  // Only what the actor needs: every authenticated request runs this, and the password hash has no business here.
+  return queryOne(ex, `SELECT u.id, u.email, s.id AS session_id FROM auth_sessions s JOIN users u ON u.id = s.user_id
     WHERE s.session_token = ? AND s.revoked_at IS NULL AND s.expires_at > ? AND u.is_active = 1`, [tokenHash, now])
 }
 
