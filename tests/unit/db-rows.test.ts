@@ -6,8 +6,8 @@ import os from 'node:os'
 import path from 'node:path'
 import crypto from 'node:crypto'
 import Database from 'libsql'
-import { afterAll, describe, expect, it } from 'vitest'
-import { openDatabase, batchWrite } from '../../runtime/store/db.js'
+import { afterAll, describe, expect, it, vi } from 'vitest'
+import { openDatabase, batchWrite, queryOne, inTransaction } from '../../runtime/store/db.js'
 import { migrate } from '../../runtime/store/migrate.js'
 import { selectPage, pageRequest, mapPage } from '../../runtime/store/pagination.js'
 import { listSites, type SiteRow } from '../../runtime/store/sites.js'
@@ -36,6 +36,30 @@ describe('embedded driver rows', () => {
     const returning = await db.execute({ sql: 'INSERT INTO t (id, s) VALUES (?, ?), (?, ?) RETURNING id', args: [2, 'zwei', 3, 'drei'] })
     expect(returning.rows).toEqual([{ id: 2 }, { id: 3 }])
     expect(returning.rowsAffected).toBe(2)
+    db.close()
+  })
+
+  it('queryOne reads the first row through the single-row call, in the query order, and changes every row a RETURNING statement touches', async () => {
+    const db = openDatabase(`file:${path.join(tmp, 'one.db')}`)
+    await db.execute('CREATE TABLE t (id INTEGER PRIMARY KEY, s TEXT, b BLOB)')
+    await db.execute({ sql: 'INSERT INTO t (id, s, b) VALUES (1, ?, ?), (2, ?, NULL), (3, ?, NULL)', args: ['a', new Uint8Array([9]), 'b', 'c'] })
+    const statement = Object.getPrototypeOf(new Database(':memory:').prepare('SELECT 1')) as { get: () => unknown; all: () => unknown }
+    const get = vi.spyOn(statement, 'get')
+    const all = vi.spyOn(statement, 'all')
+    expect(await queryOne(db, 'SELECT id, s FROM t ORDER BY id DESC')).toEqual({ id: 3, s: 'c' })
+    expect([get.mock.calls.length, all.mock.calls.length]).toEqual([1, 0])
+    get.mockRestore()
+    all.mockRestore()
+    expect(await queryOne(db, 'SELECT id FROM t WHERE id > ?', [9])).toBeUndefined()
+    const first = await queryOne<{ b: ArrayBuffer }>(db, 'SELECT b FROM t WHERE id = 1')
+    expect([...new Uint8Array(first!.b)]).toEqual([9])
+    // The same statement read again after a full read, and inside a transaction, answers the same.
+    expect((await db.execute('SELECT id, s FROM t ORDER BY id DESC')).rows).toHaveLength(3)
+    expect(await queryOne(db, 'SELECT id, s FROM t ORDER BY id DESC')).toEqual({ id: 3, s: 'c' })
+    expect(await inTransaction(db, (tx) => queryOne(tx, 'SELECT id, s FROM t ORDER BY id DESC'))).toEqual({ id: 3, s: 'c' })
+    // A caller asking for one row of an UPDATE … RETURNING still changes all of them.
+    expect([1, 2, 3]).toContain((await queryOne<{ id: number }>(db, "UPDATE t SET s = s || '!' RETURNING id"))!.id)
+    expect((await db.execute('SELECT s FROM t ORDER BY id')).rows).toEqual([{ s: 'a!' }, { s: 'b!' }, { s: 'c!' }])
     db.close()
   })
 
