@@ -10,7 +10,7 @@ import type { JobEventHub } from './job-events.js'
 
 export type JobOutcome =
   | { ok: true; result: Record<string, unknown> | null; carry?: Record<string, unknown> }
-  | { ok: false; code: JobErrorCode; message: string }
+  | { ok: false; code: JobErrorCode; message: string; notBeforeMs?: number }
 
 /** The part of the runtime services a runner uses. */
 export interface RunnerServices {
@@ -45,6 +45,7 @@ export interface AnsibleOptions {
 
 export type JobRunner = (job: JobRow, ctx: RunnerContext) => Promise<JobOutcome>
 
-export function jobFailure(code: JobErrorCode, message: string): JobOutcome {
-  return { ok: false, code, message }
+/** A failed attempt; `notBeforeMs`: a retry must not start sooner than this (a provider's rate limit said so). */
+export function jobFailure(code: JobErrorCode, message: string, notBeforeMs?: number): JobOutcome {
+  return notBeforeMs === undefined ? { ok: false, code, message } : { ok: false, code, message, notBeforeMs }
 }

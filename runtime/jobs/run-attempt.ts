@@ -73,7 +73,7 @@ export async function runJobAttempt(job: JobRow, ctx: RunnerContext): Promise<Jo
     return readResult(run, spec.result, built.carry)
   } catch (error) {
     if (error instanceof AbortReason) return failure('JOB_CANCELLED', `Stopped (${error.kind})`)
-    if (error instanceof ProviderError) return failure(error.code, redact(error.message))
+    if (error instanceof ProviderError) return failure(error.code, redact(error.message), error.retryAfterMs)
     const message = error instanceof Error ? error.message : String(error)
     if (!(error instanceof VarsError || error instanceof InventoryError)) log.error({ err: error }, 'runner failure')
     return failure('INTERNAL_ERROR', redact(message))

@@ -10,9 +10,27 @@ import { readNode, recordAcquiredAddress, recordProviderServer } from '../store/
 import { nowIso } from '../clock.js'
 
 export class ProviderError extends Error {
-  constructor(readonly code: JobErrorCode, message: string) {
+  /** `retryAfterMs`: how long the provider asked us to wait before the next request (a rate limit), if it said. */
+  constructor(readonly code: JobErrorCode, message: string, readonly retryAfterMs?: number) {
     super(message)
   }
+}
+
+/**
+ * The wait a 429 asks for, in ms: `Retry-After` as HTTP defines it (delay-seconds or an HTTP-date), else Hetzner's
+ * `RateLimit-Reset` (the Unix time at which the budget refills); undefined when neither is usable.
+ */
+export function rateLimitWaitMs(headers: Headers, now = Date.now()): number | undefined {
+  const retryAfter = headers.get('retry-after')?.trim()
+  if (retryAfter) {
+    if (/^\d+$/.test(retryAfter)) return Number(retryAfter) * 1000
+    // Every HTTP-date form starts with the day's name; Date.parse alone would also take '-5' or '2026'.
+    const at = /^[A-Za-z]{3}/.test(retryAfter) ? Date.parse(retryAfter) : Number.NaN
+    if (!Number.isNaN(at)) return Math.max(0, at - now)
+  }
+  const reset = headers.get('ratelimit-reset')?.trim()
+  if (reset && /^\d+$/.test(reset)) return Math.max(0, Number(reset) * 1000 - now)
+  return undefined
 }
 
 export interface ProviderTiming {
@@ -97,9 +115,9 @@ export class HetznerClient {
     try { parsed = text ? JSON.parse(text) as Record<string, unknown> : {} } catch { /* non-JSON error page */ }
     if (res.status === 401 || res.status === 403) throw new ProviderError('PROVIDER_AUTH_FAILED', `Hetzner API rejected the token (${res.status} ${apiErrorText(parsed)})`)
     if (res.status === 429) {
-      // The next attempt comes after the job backoff (1 min after the first); the provider's wait is shown to the operator.
-      const after = res.headers.get('retry-after')
-      throw new ProviderError('PROVIDER_UNAVAILABLE', `Hetzner API rate limit: ${method} ${path} answered 429 (${apiErrorText(parsed)})${after ? `; Retry-After ${after} s` : ''}`)
+      // The next attempt comes after the job backoff or after the provider's wait, whichever is later (job-queue.ts).
+      const waitMs = rateLimitWaitMs(res.headers)
+      throw new ProviderError('PROVIDER_UNAVAILABLE', `Hetzner API rate limit: ${method} ${path} answered 429 (${apiErrorText(parsed)})${waitMs === undefined ? '' : `; the provider asks to wait ${Math.ceil(waitMs / 1000)} s`}`, waitMs)
     }
     if (res.status >= 500) throw new ProviderError('PROVIDER_UNAVAILABLE', `Hetzner API ${method} ${path} answered ${res.status} (${apiErrorText(parsed)})`)
     return { status: res.status, body: parsed }

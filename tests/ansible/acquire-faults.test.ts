@@ -81,9 +81,9 @@ describe('Hetzner acquisition faults through the API: job outcome, node row, ser
     await until(async () => (await job(id)).status === 'queued' && (await job(id)).attempt_count === 1, 30_000, 'requeue after the 429')
     const requeued = await job(id)
     expect(requeued.error_code).toBe('PROVIDER_UNAVAILABLE')
-    expect(requeued.error_message).toContain('Retry-After 30 s')
-    // The job backoff (1 min after the first attempt) is at least what the provider asked for.
-    expect(Date.parse(requeued.run_after!) - Date.parse(requeued.updated_at)).toBeGreaterThanOrEqual(30_000)
+    expect(requeued.error_message).toContain('the provider asks to wait 30 s')
+    // The job backoff (1 min after the first attempt) is longer than what the provider asked for: the backoff wins.
+    expect(Date.parse(requeued.run_after!) - Date.parse(requeued.updated_at)).toBe(60_000)
     expect(await node('fault-429')).toMatchObject({ status: 'provisioning', provider_server_id: null })
     expect(double.servers).toHaveLength(0)
 
@@ -92,6 +92,25 @@ describe('Hetzner acquisition faults through the API: job outcome, node row, ser
     expect(await node('fault-429')).toMatchObject({ status: 'active', public_ip: '127.0.0.1', provider_server_id: String(double.servers[0].id) })
     expect(double.servers).toHaveLength(1)
     expect(calls('POST', /^\/ssh_keys$/)).toHaveLength(1)
+    noToken()
+  })
+
+  it('429 whose Retry-After is longer than the backoff: the retry waits for the provider (10 min, not the 1 min backoff); an absurd wait is capped at 1 hour', async () => {
+    await start()
+    double.fail('POST', /^\/servers$/, 429, 'rate_limit_exceeded', 'limit of 3600 requests per hour reached', 1, 600)
+    const id = await post('fault-429-long')
+    await until(async () => (await job(id)).status === 'queued' && (await job(id)).attempt_count === 1, 30_000, 'requeue after the 429')
+    const requeued = await job(id)
+    expect(requeued.error_message).toContain('the provider asks to wait 600 s')
+    expect(Date.parse(requeued.run_after!) - Date.parse(requeued.updated_at)).toBe(600_000)
+    expect(double.servers).toHaveLength(0)
+
+    await makeDue(id)
+    double.fail('POST', /^\/servers$/, 429, 'rate_limit_exceeded', 'limit of 3600 requests per hour reached', 1, 30 * 86_400)
+    await until(async () => (await job(id)).status === 'queued' && (await job(id)).attempt_count === 2, 30_000, 'requeue after the second 429')
+    const capped = await job(id)
+    expect(Date.parse(capped.run_after!) - Date.parse(capped.updated_at)).toBe(3_600_000)
+    expect(double.servers).toHaveLength(0)
     noToken()
   })
 
