@@ -96,7 +96,7 @@ async function startHelper(script: string, arg: string): Promise<{ port: number;
   const child = execa(process.execPath, [script, arg], { reject: false })
   const port = await new Promise<number>((resolve, reject) => {
     child.stdout!.on('data', (d) => { const m = /"port":(\d+)/.exec(String(d)); if (m) resolve(Number(m[1])) })
-    void child.then((r) => reject(new Error(`bare server exited: ${r.stderr}`)))
+    void child.then((r) => reject(new Error(`${script} exited: ${r.stderr}`)))
   })
   return { port, child }
 }
@@ -185,13 +185,13 @@ async function main() {
     const floorBody = Buffer.from(await (await fetch(`http://127.0.0.1:${floor.port}/api/sites?limit=100`)).arrayBuffer())
     if (!floorBody.equals(realBody)) throw new Error('the floor does not serve the same bytes as GET /api/sites')
 
-    // Warm-up of both (JIT, statement cache), not counted.
+    // Warm-up of all three (JIT, statement cache), not counted.
     await slice(`http://127.0.0.1:${bare.port}/api/sites`, {}, 2)
     await slice(`http://127.0.0.1:${floor.port}/api/sites?limit=100`, {}, 2)
     await slice(`${base}/api/sites?limit=100`, { cookie }, 2)
 
-    // Measured: ROUNDS alternating slices (baseline, control plane), so that a change of load on the shared machine hits
-    // both alike; requests/s = requests / seconds over all slices, latency percentiles over every response.
+    // Measured: ROUNDS alternating slices (baseline, floor, control plane), so that a change of load on the shared machine
+    // hits all alike; requests/s = requests / seconds over all slices, latency percentiles over every response.
     let hwmReset = true
     try { fs.writeFileSync(`/proc/${plane.child.pid}/clear_refs`, '5') } catch { hwmReset = false } // '5' resets VmHWM
     let peakRss = 0

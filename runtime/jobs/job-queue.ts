@@ -18,11 +18,6 @@ import { jobClockIso } from './job-clock.js'
 import { JobStatusEvents, type JobStatus } from './job-status-events.js'
 
 export const ERROR_MESSAGE_LIMIT = 10 * 1024
-/**
- * The longest a provider's rate-limit answer may push a retry out: a wrong or hostile header must not park a job for
- * days; beyond an hour the job backoff's own later steps take over.
- */
-export const MAX_PROVIDER_WAIT_MS = 60 * 60 * 1000
 
 export interface QueueSettings {
   maxAttempts: number
@@ -99,7 +94,7 @@ export class JobQueue {
    * resource effects, follow-ups and the completion audit row. Returns false when another writer got there first.
    */
   async complete(job: JobRow, lock: { lockedBy: string; lockedAt: string }, outcome: JobOutcome): Promise<boolean> {
-    if (!outcome.ok) return this.fail(job, lock, outcome.code, outcome.message, undefined, outcome.notBeforeMs)
+    if (!outcome.ok) return this.fail(job, lock, outcome.code, outcome.message, { notBeforeMs: outcome.notBeforeMs })
     const spec = jobTypeOf(job.job_type)
     const at = jobClockIso()
     const guard = jobGuard(job.id, 'succeeded', at)
@@ -118,16 +113,16 @@ export class JobQueue {
   }
 
   /**
-   * Requeue with backoff while attempts remain for a retryable code, else final failure with its effects. `notBeforeMs`
-   * (a provider's rate-limit wait) delays the retry beyond the backoff, up to MAX_PROVIDER_WAIT_MS.
+   * Requeue with backoff while attempts remain for a retryable code, else final failure with its effects. `notBeforeMs`:
+   * a provider's rate-limit wait, which the retry also respects (decideFailure).
    */
-  async fail(job: JobRow, lock: { lockedBy: string; lockedAt: string }, code: JobErrorCode, message: string, at = jobClockIso(), notBeforeMs?: number): Promise<boolean> {
+  async fail(job: JobRow, lock: { lockedBy: string; lockedAt: string }, code: JobErrorCode, message: string,
+    { at = jobClockIso(), notBeforeMs }: { at?: string; notBeforeMs?: number } = {}): Promise<boolean> {
     const spec = jobTypeOf(job.job_type)
-    const decision = decideFailure(code, job.attempt_count, job.max_attempts, this.settings.backoffSeconds)
+    const decision = decideFailure(code, job.attempt_count, job.max_attempts, this.settings.backoffSeconds, notBeforeMs)
     const errorMessage = tailBytes(message)
     if (decision.status === 'queued') {
-      const waitMs = Math.max(decision.runAfterMs, Math.min(notBeforeMs ?? 0, MAX_PROVIDER_WAIT_MS))
-      const write: JobWrite = { status: 'queued', errorCode: code, errorMessage, runAfter: new Date(Date.parse(at) + waitMs).toISOString() }
+      const write: JobWrite = { status: 'queued', errorCode: code, errorMessage, runAfter: new Date(Date.parse(at) + decision.runAfterMs).toISOString() }
       const requeued = await completeJob(this.db, job, lock, write, at, statusChanges(job, spec.retry, at, jobGuard(job.id, 'queued', at)))
       if (requeued) this.announce(job, 'queued', code, at)
       return requeued

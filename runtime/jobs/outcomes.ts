@@ -112,9 +112,20 @@ export type FailureDecision =
   | { status: 'queued'; runAfterMs: number }
   | { status: 'failed'; precondition: boolean }
 
-/** Requeue with backoff while attempts remain and the code is retryable; otherwise a final failure. */
-export function decideFailure(code: JobErrorCode, attemptCount: number, maxAttempts: number, backoffSeconds: number[]): FailureDecision {
+/**
+ * The longest a provider's rate-limit answer may push a retry out: a wrong or hostile header must not park a job for
+ * days; beyond an hour the job backoff's own later steps take over.
+ */
+export const MAX_PROVIDER_WAIT_MS = 60 * 60 * 1000
+
+/**
+ * Requeue with backoff while attempts remain and the code is retryable; otherwise a final failure. `notBeforeMs` (a
+ * provider's rate-limit wait) delays the retry beyond the backoff, by at most MAX_PROVIDER_WAIT_MS.
+ */
+export function decideFailure(code: JobErrorCode, attemptCount: number, maxAttempts: number, backoffSeconds: number[], notBeforeMs = 0): FailureDecision {
   const cls = errorClass(code)
-  if (cls === 'retryable' && attemptCount < maxAttempts) return { status: 'queued', runAfterMs: backoffMs(attemptCount, backoffSeconds) }
+  if (cls === 'retryable' && attemptCount < maxAttempts) {
+    return { status: 'queued', runAfterMs: Math.max(backoffMs(attemptCount, backoffSeconds), Math.min(notBeforeMs, MAX_PROVIDER_WAIT_MS)) }
+  }
   return { status: 'failed', precondition: cls === 'precondition' }
 }

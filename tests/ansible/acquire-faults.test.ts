@@ -57,6 +57,11 @@ describe('Hetzner acquisition faults through the API: job outcome, node row, ser
   const job = (id: string) => row<JobRow>(h!.cp, 'SELECT status, error_code, error_message, attempt_count, run_after, updated_at FROM jobs WHERE id = ?', [id])
   const node = (name: string) => row<NodeRow>(h!.cp, 'SELECT id, status, hostname, public_ip, provider_server_id FROM nodes WHERE name = ?', [name])
   const calls = (method: string, path: RegExp) => double.requests.filter((r) => r.method === method && path.test(r.path.split('?')[0]))
+  /** Waits until the job is queued again after its `attempt`-th attempt failed, and returns its row. */
+  const requeued = async (id: string, attempt: number, what: string) => {
+    await until(async () => (await job(id)).status === 'queued' && (await job(id)).attempt_count === attempt, 30_000, what)
+    return job(id)
+  }
   /** Lets the backoff pass: the requeued attempt becomes due now (what the clock would do after 1 minute). */
   const makeDue = (id: string) => h!.cp.services.db.execute({ sql: 'UPDATE jobs SET run_after = ? WHERE id = ?', args: [new Date(Date.now() - 1000).toISOString(), id] })
   const noToken = () => {
@@ -78,12 +83,11 @@ describe('Hetzner acquisition faults through the API: job outcome, node row, ser
     await start()
     double.fail('POST', /^\/servers$/, 429, 'rate_limit_exceeded', 'limit of 3600 requests per hour reached', 1, 30)
     const id = await post('fault-429')
-    await until(async () => (await job(id)).status === 'queued' && (await job(id)).attempt_count === 1, 30_000, 'requeue after the 429')
-    const requeued = await job(id)
-    expect(requeued.error_code).toBe('PROVIDER_UNAVAILABLE')
-    expect(requeued.error_message).toContain('the provider asks to wait 30 s')
+    const first = await requeued(id, 1, 'requeue after the 429')
+    expect(first.error_code).toBe('PROVIDER_UNAVAILABLE')
+    expect(first.error_message).toContain('the provider asks to wait 30 s')
     // The job backoff (1 min after the first attempt) is longer than what the provider asked for: the backoff wins.
-    expect(Date.parse(requeued.run_after!) - Date.parse(requeued.updated_at)).toBe(60_000)
+    expect(Date.parse(first.run_after!) - Date.parse(first.updated_at)).toBe(60_000)
     expect(await node('fault-429')).toMatchObject({ status: 'provisioning', provider_server_id: null })
     expect(double.servers).toHaveLength(0)
 
@@ -99,16 +103,14 @@ describe('Hetzner acquisition faults through the API: job outcome, node row, ser
     await start()
     double.fail('POST', /^\/servers$/, 429, 'rate_limit_exceeded', 'limit of 3600 requests per hour reached', 1, 600)
     const id = await post('fault-429-long')
-    await until(async () => (await job(id)).status === 'queued' && (await job(id)).attempt_count === 1, 30_000, 'requeue after the 429')
-    const requeued = await job(id)
-    expect(requeued.error_message).toContain('the provider asks to wait 600 s')
-    expect(Date.parse(requeued.run_after!) - Date.parse(requeued.updated_at)).toBe(600_000)
+    const first = await requeued(id, 1, 'requeue after the 429')
+    expect(first.error_message).toContain('the provider asks to wait 600 s')
+    expect(Date.parse(first.run_after!) - Date.parse(first.updated_at)).toBe(600_000)
     expect(double.servers).toHaveLength(0)
 
     await makeDue(id)
     double.fail('POST', /^\/servers$/, 429, 'rate_limit_exceeded', 'limit of 3600 requests per hour reached', 1, 30 * 86_400)
-    await until(async () => (await job(id)).status === 'queued' && (await job(id)).attempt_count === 2, 30_000, 'requeue after the second 429')
-    const capped = await job(id)
+    const capped = await requeued(id, 2, 'requeue after the second 429')
     expect(Date.parse(capped.run_after!) - Date.parse(capped.updated_at)).toBe(3_600_000)
     expect(double.servers).toHaveLength(0)
     noToken()
@@ -118,10 +120,9 @@ describe('Hetzner acquisition faults through the API: job outcome, node row, ser
     double.options.actionPollsUntilDone = 1_000_000
     await start({ actionTimeoutMs: 600 })
     const id = await post('fault-slow')
-    await until(async () => (await job(id)).status === 'queued' && (await job(id)).attempt_count === 1, 30_000, 'requeue after the action timeout')
-    const requeued = await job(id)
-    expect(requeued.error_code).toBe('PROVIDER_NOT_READY')
-    expect(requeued.error_message).toMatch(/still running after/)
+    const first = await requeued(id, 1, 'requeue after the action timeout')
+    expect(first.error_code).toBe('PROVIDER_NOT_READY')
+    expect(first.error_message).toMatch(/still running after/)
     expect(double.servers[0].status).toBe('initializing')
     expect(await node('fault-slow')).toMatchObject({ status: 'provisioning', provider_server_id: String(double.servers[0].id), public_ip: null })
 
