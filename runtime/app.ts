@@ -1,7 +1,6 @@
 // Assembles the HTTP app: mounts every function module listed in hono.config.ts, auth, JSON rules and error mapping.
 import crypto from 'node:crypto'
 import { OpenAPIHono } from '@hono/zod-openapi'
-import { getCookie } from 'hono/cookie'
 import { bodyLimit } from 'hono/body-limit'
 import { HTTPException } from 'hono/http-exception'
 import { getConnInfo } from '@hono/node-server/conninfo'
@@ -11,6 +10,8 @@ import type { AppEnv, FunctionContext, FunctionModule } from './http/define-func
 import type { Actor } from './auth/auth-service.js'
 import { ApiError } from './contracts/errors.js'
 import { bearerCredential } from './auth/api-tokens.js'
+import { requestHeader, requestCookie } from './http/request-headers.js'
+import { validateQueryAndParams } from './http/validate-request.js'
 
 const BODY_LIMIT_BYTES = 64 * 1024
 
@@ -34,8 +35,8 @@ function peerAddress(c: Context): string {
 function clientInfo(c: Context): { clientIp: string; isHttps: boolean } {
   const peer = peerAddress(c)
   const trusted = peer === 'unknown' || isLoopback(peer)
-  const forwardedFor = trusted ? c.req.header('x-forwarded-for')?.split(',')[0]?.trim() : undefined
-  const forwardedProto = trusted ? c.req.header('x-forwarded-proto') : undefined
+  const forwardedFor = trusted ? requestHeader(c, 'x-forwarded-for')?.split(',')[0]?.trim() : undefined
+  const forwardedProto = trusted ? requestHeader(c, 'x-forwarded-proto') : undefined
   return {
     clientIp: forwardedFor || peer,
     // c.req.url is always absolute here; a prefix test saves parsing a URL per request.
@@ -68,79 +69,83 @@ export interface AppOptions {
 }
 
 export function createApp(services: Services, options: AppOptions): OpenAPIHono<AppEnv> {
+  const validationFailed = (error: { issues: readonly { path: readonly PropertyKey[]; message: string }[] }, c: Context) => {
+    const issues = error.issues.map((issue) => ({ path: issue.path.join('.'), message: issue.message }))
+    return c.json(errorBody('bad_request', 'Request validation failed', { issues }), 400)
+  }
   const app = new OpenAPIHono<AppEnv>({
-    defaultHook: (result, c) => {
-      if (!result.success) {
-        const issues = result.error.issues.map((issue) => ({ path: issue.path.join('.'), message: issue.message }))
-        return c.json(errorBody('bad_request', 'Request validation failed', { issues }), 400)
-      }
-    },
+    defaultHook: (result, c) => (result.success ? undefined : validationFailed(result.error, c)),
   })
 
-  app.use('*', async (c, next) => {
-    const info = clientInfo(c)
-    c.set('clientIp', info.clientIp)
-    c.set('isHttps', info.isHttps)
-    c.set('actor', null)
-    await next()
-  })
-
-  // Authentication runs first, before content type, body size and validation: an anonymous caller gets 401 and learns
-  // nothing about a route's body rules.
-  const publicRoutes = options.functions.filter((fn) => fn.public).map((fn) => ({
+  // Routes that need no credential, and routes that take a session only (token management, logout): matched by method
+  // and path pattern, made once.
+  const routePatterns = (fns: FunctionModule[]) => fns.map((fn) => ({
     method: fn.route.method.toUpperCase(),
     pattern: new RegExp(`^${fn.route.path.replace(/\{[^}]+\}/g, '[^/]+')}$`),
   }))
-  // `Authorization: Bearer` (an API token) is used when present, else the session cookie. Routes whose own security
-  // requirement leaves out `bearer` (token management, logout) answer 403 to a valid token, still before any body check.
-  const sessionOnlyRoutes = options.functions
-    .filter((fn) => fn.route.security && fn.route.security.length > 0 && !fn.route.security.some((req) => 'bearer' in req))
-    .map((fn) => ({ method: fn.route.method.toUpperCase(), pattern: new RegExp(`^${fn.route.path.replace(/\{[^}]+\}/g, '[^/]+')}$`) }))
-  app.use('*', async (c, next) => {
-    const isPublic = (c.req.method === 'GET' && c.req.path === '/api/openapi.json') || publicRoutes.some((r) => r.method === c.req.method && r.pattern.test(c.req.path))
-    if (!isPublic && (c.req.path.startsWith('/api/') || c.req.path.startsWith('/_admin/'))) {
-      const bearer = bearerCredential(c.req.header('authorization'))
-      if (bearer !== undefined) {
-        const actor = await services.auth.tokens.authenticate(bearer)
-        if (!actor) return c.json(errorBody('unauthorized', 'Invalid API token: unknown, expired or revoked'), 401)
-        if (sessionOnlyRoutes.some((r) => r.method === c.req.method && r.pattern.test(c.req.path))) {
-          return c.json(errorBody('forbidden', 'API tokens cannot manage tokens or sign out; use a session'), 403)
-        }
-        c.set('actor', actor)
-      } else {
-        const actor = await services.auth.authenticate(getCookie(c, 'session_token'))
-        if (!actor) return c.json(errorBody('unauthorized', 'Sign in first: missing, expired or revoked session'), 401)
-        c.set('actor', actor)
-      }
-    }
-    await next()
-  })
-
-  app.use('*', async (c, next) => {
-    const method = c.req.method
-    if (method === 'POST' || method === 'PUT' || method === 'PATCH' || method === 'DELETE') {
-      const hasBody = Number(c.req.header('content-length') ?? 0) > 0 || c.req.header('transfer-encoding') !== undefined
-      const type = c.req.header('content-type') ?? ''
-      if (hasBody && !/^application\/json\s*(;|$)/i.test(type)) {
-        return c.json(errorBody('unsupported_media_type', 'Request bodies must be application/json'), 415)
-      }
-    }
-    await next()
-  })
-
+  const publicRoutes = routePatterns(options.functions.filter((fn) => fn.public))
+  const sessionOnlyRoutes = routePatterns(options.functions
+    .filter((fn) => fn.route.security && fn.route.security.length > 0 && !fn.route.security.some((req) => 'bearer' in req)))
   const limitBody = bodyLimit({
     maxSize: BODY_LIMIT_BYTES,
     onError: (c) => c.json(errorBody('payload_too_large', 'Request body exceeds 64 KiB'), 413),
   })
-  // GET and HEAD requests never carry a body (@hono/node-server gives them none); skipping the limiter for them keeps it
-  // from reading c.req.raw.body, which builds a full fetch Request (with an AbortController) for every read request.
-  app.use('*', (c, next) => (c.req.method === 'GET' || c.req.method === 'HEAD' ? next() : limitBody(c, next)))
+
+  // The edge, one middleware for every request, in this order: the client, authentication, the body rules. One function
+  // rather than four: each layer of Hono's middleware chain is a closure and a promise per request (docs/performance.md).
+  app.use('*', async (c, next) => {
+    const method = c.req.method
+    const path = c.req.path
+    const info = clientInfo(c)
+    c.set('clientIp', info.clientIp)
+    c.set('isHttps', info.isHttps)
+    c.set('actor', null)
+
+    // Authentication comes first, before content type, body size and validation: an anonymous caller gets 401 and
+    // learns nothing about a route's body rules. `Authorization: Bearer` (an API token) is used when present, else the
+    // session cookie. Routes whose own security requirement leaves out `bearer` answer 403 to a valid token.
+    const isPublic = (method === 'GET' && path === '/api/openapi.json') || publicRoutes.some((r) => r.method === method && r.pattern.test(path))
+    if (!isPublic && (path.startsWith('/api/') || path.startsWith('/_admin/'))) {
+      const bearer = bearerCredential(requestHeader(c, 'authorization'))
+      if (bearer !== undefined) {
+        const actor = await services.auth.tokens.authenticate(bearer)
+        if (!actor) return c.json(errorBody('unauthorized', 'Invalid API token: unknown, expired or revoked'), 401)
+        if (sessionOnlyRoutes.some((r) => r.method === method && r.pattern.test(path))) {
+          return c.json(errorBody('forbidden', 'API tokens cannot manage tokens or sign out; use a session'), 403)
+        }
+        c.set('actor', actor)
+      } else {
+        const actor = await services.auth.authenticate(requestCookie(c, 'session_token'))
+        if (!actor) return c.json(errorBody('unauthorized', 'Sign in first: missing, expired or revoked session'), 401)
+        c.set('actor', actor)
+      }
+    }
+
+    // GET and HEAD requests never carry a body (@hono/node-server gives them none); skipping the limiter for them keeps
+    // it from reading c.req.raw.body, which builds a full fetch Request (with an AbortController) for every read.
+    if (method === 'GET' || method === 'HEAD') return next()
+    if (method === 'POST' || method === 'PUT' || method === 'PATCH' || method === 'DELETE') {
+      const hasBody = Number(requestHeader(c, 'content-length') ?? 0) > 0 || requestHeader(c, 'transfer-encoding') !== undefined
+      const type = requestHeader(c, 'content-type') ?? ''
+      if (hasBody && !/^application\/json\s*(;|$)/i.test(type)) {
+        return c.json(errorBody('unsupported_media_type', 'Request bodies must be application/json'), 415)
+      }
+    }
+    return limitBody(c, next)
+  })
 
   for (const fn of options.functions) {
     const route = fn.route
     // One child logger per route, made once: building it per request would put pino's child() on the hot path.
     const RouteContext = functionContextClass(services, services.logger.child({ route: `${route.method.toUpperCase()} ${route.path}` }))
-    app.openapi(route, ((c: Context<AppEnv>) => fn.handler(c as never, new RouteContext(c.get('actor'), c.get('clientIp'), c.get('isHttps')))) as never)
+    // Query and path parameters are validated by validateQueryAndParams (the same zod schemas and 400 body as
+    // zod-openapi's validators, without reading any header); a request body still goes through zod-openapi's media-type
+    // gate and JSON validator. The app's own OpenAPI registry stays empty: the documents are built from the function
+    // modules (runtime/contracts/openapi.ts).
+    const { query, params, ...bodyOnly } = route.request ?? {}
+    const validators = validateQueryAndParams({ query, params }, validationFailed)
+    app.openapi({ ...route, request: bodyOnly, hide: true, middleware: validators } as typeof route,
+      ((c: Context<AppEnv>) => fn.handler(c as never, new RouteContext(c.get('actor'), c.get('clientIp'), c.get('isHttps')))) as never)
   }
 
   options.extraRoutes?.(app)
