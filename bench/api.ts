@@ -1,9 +1,10 @@
 // API benchmark: authenticated GET /api/sites?limit=100 with 100 sites on the BUILT control plane (`node
 // dist/runtime/main.js`, scheduler running, as installed) against a bare Hono route that serves the identical JSON from
-// memory (bench/support/bare-server.mjs, plain node), the baseline of the goal. A third target, the floor
-// (bench/support/db-read-server.mjs), is a bare Hono route doing only the control plane's database read of the page on
-// the same database file: what the read itself costs, and what the control plane adds to it (authentication,
-// validation, middleware). Each runs in its own process; autocannon loads them in turn.
+// memory (bench/support/bare-server.mjs, plain node), the baseline of the goal. Two more targets are floors
+// (bench/support/db-read-server.mjs): a bare Hono route doing only the control plane's database read of the page on the
+// same database file (what the read itself costs), and the same route that first checks the session cookie as the
+// control plane does (what any authenticated read costs on this stack, before validation and middleware). Each runs in
+// its own process; autocannon loads them in turn.
 // Run: npm run bench:api   (builds first; prints requests/s, p50/p99, the ratio, the control plane's RSS idle and
 // under load, and whether the goals of docs/performance.md are met). BENCH_DURATION (s, default 10),
 // BENCH_CONNECTIONS (default 10), BENCH_ROUNDS (default 5: the duration is split into that many alternating slices),
@@ -92,8 +93,8 @@ async function startControlPlane(dataDir: string): Promise<{ port: number; child
 }
 
 /** A helper server of bench/support (plain node) that prints {"port":N} when it listens. */
-async function startHelper(script: string, arg: string): Promise<{ port: number; child: ResultPromise }> {
-  const child = execa(process.execPath, [script, arg], { reject: false })
+async function startHelper(script: string, ...args: string[]): Promise<{ port: number; child: ResultPromise }> {
+  const child = execa(process.execPath, [script, ...args], { reject: false })
   const port = await new Promise<number>((resolve, reject) => {
     child.stdout!.on('data', (d) => { const m = /"port":(\d+)/.exec(String(d)); if (m) resolve(Number(m[1])) })
     void child.then((r) => reject(new Error(`${script} exited: ${r.stderr}`)))
@@ -153,6 +154,7 @@ async function main() {
   let plane: { port: number; child: ResultPromise } | undefined
   let bare: { port: number; child: ResultPromise } | undefined
   let floor: { port: number; child: ResultPromise } | undefined
+  let sessionFloor: { port: number; child: ResultPromise } | undefined
   try {
     await seedSites(dataDir)
     plane = await startControlPlane(dataDir)
@@ -184,13 +186,19 @@ async function main() {
     floor = await startHelper('bench/support/db-read-server.mjs', path.join(dataDir, 'pressluft.db'))
     const floorBody = Buffer.from(await (await fetch(`http://127.0.0.1:${floor.port}/api/sites?limit=100`)).arrayBuffer())
     if (!floorBody.equals(realBody)) throw new Error('the floor does not serve the same bytes as GET /api/sites')
+    sessionFloor = await startHelper('bench/support/db-read-server.mjs', path.join(dataDir, 'pressluft.db'), '--session')
+    const sessionUrl = `http://127.0.0.1:${sessionFloor.port}/api/sites?limit=100`
+    if ((await fetch(sessionUrl)).status !== 401) throw new Error('the session floor answers without a session')
+    const sessionBody = Buffer.from(await (await fetch(sessionUrl, { headers: { cookie } })).arrayBuffer())
+    if (!sessionBody.equals(realBody)) throw new Error('the session floor does not serve the same bytes as GET /api/sites')
 
-    // Warm-up of all three (JIT, statement cache), not counted.
+    // Warm-up of all four (JIT, statement cache), not counted.
     await slice(`http://127.0.0.1:${bare.port}/api/sites`, {}, 2)
     await slice(`http://127.0.0.1:${floor.port}/api/sites?limit=100`, {}, 2)
+    await slice(sessionUrl, { cookie }, 2)
     await slice(`${base}/api/sites?limit=100`, { cookie }, 2)
 
-    // Measured: ROUNDS alternating slices (baseline, floor, control plane), so that a change of load on the shared machine
+    // Measured: ROUNDS alternating slices (baseline, floors, control plane), so that a change of load on the shared machine
     // hits all alike; requests/s = requests / seconds over all slices, latency percentiles over every response.
     let hwmReset = true
     try { fs.writeFileSync(`/proc/${plane.child.pid}/clear_refs`, '5') } catch { hwmReset = false } // '5' resets VmHWM
@@ -198,11 +206,13 @@ async function main() {
     const sampler = setInterval(() => { peakRss = Math.max(peakRss, memoryOf(plane!.child.pid!).rss) }, 100)
     const bareTally: Tally = { requests: 0, seconds: 0, latencies: [], cpuMs: 0 }
     const floorTally: Tally = { requests: 0, seconds: 0, latencies: [], cpuMs: 0 }
+    const sessionTally: Tally = { requests: 0, seconds: 0, latencies: [], cpuMs: 0 }
     const realTally: Tally = { requests: 0, seconds: 0, latencies: [], cpuMs: 0 }
     const sliceS = DURATION_S / ROUNDS
     for (let i = 0; i < ROUNDS; i++) {
       await slice(`http://127.0.0.1:${bare.port}/api/sites`, {}, sliceS, bareTally, bare.child.pid)
       await slice(`http://127.0.0.1:${floor.port}/api/sites?limit=100`, {}, sliceS, floorTally, floor.child.pid)
+      await slice(sessionUrl, { cookie }, sliceS, sessionTally, sessionFloor.child.pid)
       await slice(`${base}/api/sites?limit=100`, { cookie }, sliceS, realTally, plane.child.pid)
     }
     clearInterval(sampler)
@@ -210,6 +220,7 @@ async function main() {
     peakRss = Math.max(peakRss, loaded.rss)
     const baseline = summary(bareTally)
     const dbRead = summary(floorTally)
+    const sessionRead = summary(sessionTally)
     const real = summary(realTally)
     const ratio = real.rps / baseline.rps
 
@@ -217,8 +228,9 @@ async function main() {
     console.log(`body: ${realBody.length} bytes, ${SITES} sites; the baseline serves the identical bytes`)
     console.log(`bare Hono route           : ${baseline.rps.toFixed(0)} req/s, p50 ${baseline.p50.toFixed(2)} ms, p99 ${baseline.p99.toFixed(2)} ms; server CPU ${baseline.cpuUsPerRequest.toFixed(0)} µs/request`)
     console.log(`floor: database read only : ${dbRead.rps.toFixed(0)} req/s, p50 ${dbRead.p50.toFixed(2)} ms, p99 ${dbRead.p99.toFixed(2)} ms; server CPU ${dbRead.cpuUsPerRequest.toFixed(0)} µs/request`)
+    console.log(`floor + session check     : ${sessionRead.rps.toFixed(0)} req/s, p50 ${sessionRead.p50.toFixed(2)} ms, p99 ${sessionRead.p99.toFixed(2)} ms; server CPU ${sessionRead.cpuUsPerRequest.toFixed(0)} µs/request`)
     console.log(`GET /api/sites (100 sites): ${real.rps.toFixed(0)} req/s, p50 ${real.p50.toFixed(2)} ms, p99 ${real.p99.toFixed(2)} ms; server CPU ${real.cpuUsPerRequest.toFixed(0)} µs/request`)
-    console.log(`ratio pressluft / bare    : ${ratio.toFixed(3)} (floor / bare ${(dbRead.rps / baseline.rps).toFixed(3)}; pressluft / floor ${(real.rps / dbRead.rps).toFixed(3)})`)
+    console.log(`ratio pressluft / bare    : ${ratio.toFixed(3)} (floor / bare ${(dbRead.rps / baseline.rps).toFixed(3)}; floor + session / bare ${(sessionRead.rps / baseline.rps).toFixed(3)}; pressluft / floor + session ${(real.rps / sessionRead.rps).toFixed(3)})`)
     console.log(`control plane RSS idle    : ${mb(idle.rss)} (VmRSS after start-up, one login, one list and 3 s without traffic; `
       + `file-backed ${mb(idleKinds.file)}, anonymous ${mb(idleKinds.anon)}); after 10 s ${mb(idleLater.rss)}`)
     console.log(`control plane RSS in load : ${mb(peakRss)} (highest VmRSS, sampled every 100 ms; ${hwmReset ? `VmHWM since the load began ${mb(loaded.hwm)}` : 'VmHWM could not be reset'})`)
@@ -229,9 +241,10 @@ async function main() {
   } finally {
     bare?.child.kill()
     floor?.child.kill('SIGTERM')
+    sessionFloor?.child.kill('SIGTERM')
     // SIGTERM: main.js shuts down cleanly (and writes its --cpu-prof profile).
     plane?.child.kill('SIGTERM')
-    await Promise.allSettled([bare?.child, floor?.child, plane?.child])
+    await Promise.allSettled([bare?.child, floor?.child, sessionFloor?.child, plane?.child])
     fs.rmSync(dataDir, { recursive: true, force: true })
   }
 }
