@@ -62,8 +62,10 @@ function pageQuery(source: PageSource, page: PageRequest): { sql: string; args: 
   const where = [...(source.where ?? [])]
   const args = [...(source.args ?? [])]
   if (page.after) {
-    where.push(`(${col('created_at')} < ? OR (${col('created_at')} = ? AND ${col('id')} < ?))`)
-    args.push(page.after.created_at, page.after.created_at, page.after.id)
+    // A row value, not `created_at < ? OR (created_at = ? AND id < ?)`: SQLite seeks an index on (created_at, id) to the
+    // cursor with it, where the OR form walks the index from the newest row on every page.
+    where.push(`(${col('created_at')}, ${col('id')}) < (?, ?)`)
+    args.push(page.after.created_at, page.after.id)
   }
   const sql = `SELECT ${source.select ?? '*'} FROM ${source.from}${where.length ? ` WHERE ${where.join(' AND ')}` : ''}
     ORDER BY ${col('created_at')} DESC, ${col('id')} DESC LIMIT ?`

@@ -98,19 +98,42 @@ describe('pages serialised by SQLite (selectJsonPage)', () => {
     }
     await batchWrite(db, statements)
 
+    // Every site once, newest first, the id breaking ties — however the pages cut the list.
+    const newestFirst = statements.map((st) => ({ id: st.args[0] as string, created_at: st.args[3] as string }))
+      .sort((a, b) => (a.created_at === b.created_at ? (a.id < b.id ? 1 : -1) : a.created_at < b.created_at ? 1 : -1)).map((r) => r.id)
     for (const limit of [1, 5, 7, 23, 50]) {
       let cursor: string | undefined
-      let seen = 0
+      const seen: string[] = []
       for (;;) {
         const page = pageRequest({ limit, cursor })
         const { json } = await listSites(db, page)
         const plain = mapPage(await selectPage<SiteRow>(db, { from: 'sites' }, page), siteView)
         expect(json).toBe(JSON.stringify(plain))
-        seen += plain.items.length
+        seen.push(...plain.items.map((item) => item.id))
         if (!plain.next_cursor) break
         cursor = plain.next_cursor
       }
-      expect(seen).toBe(23)
+      expect(seen).toEqual(newestFirst)
+    }
+    db.close()
+  })
+
+  it('after a cursor seek the index to it instead of walking every newer row (query plan of sites and jobs)', async () => {
+    const db = openDatabase(`file:${path.join(tmp, 'plans.db')}`)
+    await migrate(db)
+    const statements: string[] = []
+    const recorder = { execute: (stmt: Parameters<typeof db.execute>[0], options?: Parameters<typeof db.execute>[1]) => {
+      statements.push(typeof stmt === 'string' ? stmt : stmt.sql)
+      return db.execute(stmt, options)
+    } }
+    const after = pageRequest({ limit: 10, cursor: Buffer.from(JSON.stringify(['2026-11-01T00:00:00.000Z', crypto.randomUUID()])).toString('base64url') })
+    await listSites(recorder, after)
+    await selectPage(recorder, { from: 'jobs' }, after)
+    expect(statements).toHaveLength(2)
+    for (const sql of statements) {
+      const args = [...sql.matchAll(/\?/g)].map(() => 'x')
+      const plan = (await db.execute({ sql: `EXPLAIN QUERY PLAN ${sql}`, args })).rows.map((r) => String((r as { detail: string }).detail))
+      expect(plan.join('; '), sql).toMatch(/SEARCH (sites|jobs) USING (COVERING )?INDEX \w+ \(\(created_at,id\)<\(\?,\?\)\)/)
     }
     db.close()
   })
