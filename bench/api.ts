@@ -4,7 +4,8 @@
 // (bench/support/db-read-server.mjs): a bare Hono route doing only the control plane's database read of the page on the
 // same database file (what the read itself costs), and the same route that first checks the session cookie as the
 // control plane does (what any authenticated read costs on this stack, before validation and middleware). Each runs in
-// its own process; autocannon loads them in turn.
+// its own process; autocannon loads them in turn. For the memory goal the run also starts a process that holds only the
+// libraries the control plane's server needs (bench/support/libraries-server.mjs) and prints its idle RSS.
 // Run: npm run bench:api   (builds first; prints requests/s, p50/p99, the ratio, the control plane's RSS idle and
 // under load, and whether the goals of docs/performance.md are met). BENCH_DURATION (s, default 10),
 // BENCH_CONNECTIONS (default 10), BENCH_ROUNDS (default 5: the duration is split into that many alternating slices),
@@ -155,6 +156,7 @@ async function main() {
   let bare: { port: number; child: ResultPromise } | undefined
   let floor: { port: number; child: ResultPromise } | undefined
   let sessionFloor: { port: number; child: ResultPromise } | undefined
+  let libraries: { port: number; child: ResultPromise } | undefined
   try {
     await seedSites(dataDir)
     plane = await startControlPlane(dataDir)
@@ -177,6 +179,16 @@ async function main() {
     const idleKinds = residentKinds(plane.child.pid!)
     await new Promise((r) => setTimeout(r, 7000))
     const idleLater = memoryOf(plane.child.pid!)
+
+    // The same idle figures of a process holding only the libraries (bench/support/libraries-server.mjs).
+    libraries = await startHelper('bench/support/libraries-server.mjs', path.join(dataDir, 'pressluft.db'))
+    const libraryAnswer = await fetch(`http://127.0.0.1:${libraries.port}/api/count?limit=1`)
+    if (libraryAnswer.status !== 200) throw new Error(`the libraries server answered ${libraryAnswer.status}`)
+    await new Promise((r) => setTimeout(r, 3000))
+    const librariesIdle = memoryOf(libraries.child.pid!)
+    await new Promise((r) => setTimeout(r, 7000))
+    const librariesIdleLater = memoryOf(libraries.child.pid!)
+    libraries.child.kill('SIGTERM')
 
     const bodyFile = path.join(dataDir, 'sites-body.json')
     fs.writeFileSync(bodyFile, realBody)
@@ -233,6 +245,7 @@ async function main() {
     console.log(`ratio pressluft / bare    : ${ratio.toFixed(3)} (floor / bare ${(dbRead.rps / baseline.rps).toFixed(3)}; floor + session / bare ${(sessionRead.rps / baseline.rps).toFixed(3)}; pressluft / floor + session ${(real.rps / sessionRead.rps).toFixed(3)})`)
     console.log(`control plane RSS idle    : ${mb(idle.rss)} (VmRSS after start-up, one login, one list and 3 s without traffic; `
       + `file-backed ${mb(idleKinds.file)}, anonymous ${mb(idleKinds.anon)}); after 10 s ${mb(idleLater.rss)}`)
+    console.log(`libraries alone RSS idle : ${mb(librariesIdle.rss)} (the same figure of bench/support/libraries-server.mjs: node-server, zod-openapi, zod, pino, libsql, jose, one route); after 10 s ${mb(librariesIdleLater.rss)}`)
     console.log(`control plane RSS in load : ${mb(peakRss)} (highest VmRSS, sampled every 100 ms; ${hwmReset ? `VmHWM since the load began ${mb(loaded.hwm)}` : 'VmHWM could not be reset'})`)
     const inLoad = hwmReset ? Math.max(peakRss, loaded.hwm) : peakRss
     console.log(`goals: ratio ${ratio.toFixed(3)} >= ${GOAL_RATIO} ${verdict(ratio >= GOAL_RATIO)}; p99 ${real.p99.toFixed(2)} ms < ${GOAL_P99_MS} ms ${verdict(real.p99 < GOAL_P99_MS)}; `
@@ -244,7 +257,8 @@ async function main() {
     sessionFloor?.child.kill('SIGTERM')
     // SIGTERM: main.js shuts down cleanly (and writes its --cpu-prof profile).
     plane?.child.kill('SIGTERM')
-    await Promise.allSettled([bare?.child, floor?.child, sessionFloor?.child, plane?.child])
+    libraries?.child.kill('SIGTERM')
+    await Promise.allSettled([bare?.child, floor?.child, sessionFloor?.child, libraries?.child, plane?.child])
     fs.rmSync(dataDir, { recursive: true, force: true })
   }
 }
