@@ -1,6 +1,7 @@
 // The API edge over a real HTTP connection: under @hono/node-server the edge reads Node's parsed request headers
 // (runtime/http/request-headers.ts) and validates query and path parameters itself (runtime/http/validate-request.ts),
 // paths that app.request() in the other API tests never takes.
+import http from 'node:http'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createTestControlPlane, ADMIN_EMAIL, ADMIN_PASSWORD, type TestControlPlane } from '../support/control-plane.js'
 import { listen } from '../support/http-server.js'
@@ -53,6 +54,17 @@ describe('credentials read from the connection', () => {
       method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, body: JSON.stringify({ name: 'minted by a token' }),
     })
     await expectError(minted, 403, 'forbidden')
+  })
+
+  it('reads repeated headers by Node\'s rules: two Cookie lines are one cookie list, of two Authorization headers the first counts', async () => {
+    // fetch() folds repeated headers itself; node:http sends an array as separate header lines.
+    const status = (headers: http.OutgoingHttpHeaders) => new Promise<number>((resolve, reject) => {
+      http.get(`${server.url}/api/sites`, { headers }, (res) => { res.resume(); resolve(res.statusCode!) }).on('error', reject)
+    })
+    expect(await status({ cookie: ['theme=dark', session] })).toBe(200)
+    expect(await status({ cookie: [session, 'theme=dark'] })).toBe(200)
+    expect(await status({ authorization: ['Basic cHJveHk6c2VjcmV0', 'Bearer plt_unknown'], cookie: session })).toBe(200)
+    expect(await status({ authorization: [`Bearer plt_${'ab'.repeat(32)}`, 'Basic cHJveHk6c2VjcmV0'], cookie: session })).toBe(401)
   })
 
   it('takes the client address from X-Forwarded-For when the peer is a local proxy', async () => {
