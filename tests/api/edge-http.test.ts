@@ -57,14 +57,15 @@ describe('credentials read from the connection', () => {
   })
 
   it('reads repeated headers by Node\'s rules: two Cookie lines are one cookie list, of two Authorization headers the first counts', async () => {
-    // fetch() folds repeated headers itself; node:http sends an array as separate header lines.
-    const status = (headers: http.OutgoingHttpHeaders) => new Promise<number>((resolve, reject) => {
-      http.get(`${server.url}/api/sites`, { headers }, (res) => { res.resume(); resolve(res.statusCode!) }).on('error', reject)
+    // fetch() folds repeated headers itself; node:http sends a raw header list (name, value, …) line by line.
+    const status = (rawHeaders: string[]) => new Promise<number>((resolve, reject) => {
+      // A raw header list gets no Host header added; the server needs one.
+      http.get(`${server.url}/api/sites`, { headers: ['host', new URL(server.url).host, ...rawHeaders] }, (res) => { res.resume(); resolve(res.statusCode!) }).on('error', reject)
     })
-    expect(await status({ cookie: ['theme=dark', session] })).toBe(200)
-    expect(await status({ cookie: [session, 'theme=dark'] })).toBe(200)
-    expect(await status({ authorization: ['Basic cHJveHk6c2VjcmV0', 'Bearer plt_unknown'], cookie: session })).toBe(200)
-    expect(await status({ authorization: [`Bearer plt_${'ab'.repeat(32)}`, 'Basic cHJveHk6c2VjcmV0'], cookie: session })).toBe(401)
+    expect(await status(['cookie', 'theme=dark', 'cookie', session])).toBe(200)
+    expect(await status(['cookie', session, 'cookie', 'theme=dark'])).toBe(200)
+    expect(await status(['authorization', 'Basic cHJveHk6c2VjcmV0', 'authorization', 'Bearer plt_unknown', 'cookie', session])).toBe(200)
+    expect(await status(['authorization', `Bearer plt_${'ab'.repeat(32)}`, 'authorization', 'Basic cHJveHk6c2VjcmV0', 'cookie', session])).toBe(401)
   })
 
   it('takes the client address from X-Forwarded-For when the peer is a local proxy', async () => {
