@@ -117,6 +117,19 @@ function memoryOf(pid: number): { rss: number; hwm: number } {
   return { rss: kb('VmRSS') / 1024, hwm: kb('VmHWM') / 1024 }
 }
 
+/**
+ * Idle memory of a process that has just served its first requests: VmRSS and its kinds after 3 s without traffic (the
+ * goal's figure), and VmRSS again at 10 s, after V8's memory reducer, which runs about 8 s after the last allocations,
+ * has shrunk the heap.
+ */
+async function idleMemory(pid: number): Promise<{ rss: number; kinds: { file: number; anon: number }; rssLater: number }> {
+  await new Promise((r) => setTimeout(r, 3000))
+  const { rss } = memoryOf(pid)
+  const kinds = residentKinds(pid)
+  await new Promise((r) => setTimeout(r, 7000))
+  return { rss, kinds, rssLater: memoryOf(pid).rss }
+}
+
 interface Tally { requests: number; seconds: number; latencies: number[]; cpuMs: number }
 
 /** CPU time (user + system) a process has used so far, in ms (from /proc/<pid>/stat, clock ticks of 10 ms). */
@@ -171,32 +184,25 @@ async function main() {
     const parsed = JSON.parse(realBody.toString('utf8'))
     if (parsed.items?.length !== SITES) throw new Error(`expected ${SITES} sites, got ${realBody.toString('utf8').slice(0, 200)}`)
 
-    // Idle: started, one login and one list served, 3 s without traffic (the goal's figure); then again at 10 s, after
-    // V8's memory reducer, which runs about 8 s after the last allocations, has shrunk the heap.
-    await new Promise((r) => setTimeout(r, 3000))
     // (VmHWM is not the idle figure: start-up and the login each hash a password with scrypt, 128 MiB for a moment.)
-    const idle = memoryOf(plane.child.pid!)
-    const idleKinds = residentKinds(plane.child.pid!)
-    await new Promise((r) => setTimeout(r, 7000))
-    const idleLater = memoryOf(plane.child.pid!)
+    const idle = await idleMemory(plane.child.pid!)
 
     // The same idle figures of a process holding only the libraries (bench/support/libraries-server.mjs).
     libraries = await startHelper('bench/support/libraries-server.mjs', path.join(dataDir, 'pressluft.db'))
     const libraryAnswer = await fetch(`http://127.0.0.1:${libraries.port}/api/count?limit=1`)
     if (libraryAnswer.status !== 200) throw new Error(`the libraries server answered ${libraryAnswer.status}`)
-    await new Promise((r) => setTimeout(r, 3000))
-    const librariesIdle = memoryOf(libraries.child.pid!)
-    await new Promise((r) => setTimeout(r, 7000))
-    const librariesIdleLater = memoryOf(libraries.child.pid!)
+    const librariesIdle = await idleMemory(libraries.child.pid!)
     libraries.child.kill('SIGTERM')
 
     const bodyFile = path.join(dataDir, 'sites-body.json')
     fs.writeFileSync(bodyFile, realBody)
     bare = await startHelper('bench/support/bare-server.mjs', bodyFile)
-    const bareBody = Buffer.from(await (await fetch(`http://127.0.0.1:${bare.port}/api/sites`)).arrayBuffer())
+    const bareUrl = `http://127.0.0.1:${bare.port}/api/sites`
+    const bareBody = Buffer.from(await (await fetch(bareUrl)).arrayBuffer())
     if (!bareBody.equals(realBody)) throw new Error('the baseline does not serve the same bytes as GET /api/sites')
     floor = await startHelper('bench/support/db-read-server.mjs', path.join(dataDir, 'pressluft.db'))
-    const floorBody = Buffer.from(await (await fetch(`http://127.0.0.1:${floor.port}/api/sites?limit=100`)).arrayBuffer())
+    const floorUrl = `http://127.0.0.1:${floor.port}/api/sites?limit=100`
+    const floorBody = Buffer.from(await (await fetch(floorUrl)).arrayBuffer())
     if (!floorBody.equals(realBody)) throw new Error('the floor does not serve the same bytes as GET /api/sites')
     sessionFloor = await startHelper('bench/support/db-read-server.mjs', path.join(dataDir, 'pressluft.db'), '--session')
     const sessionUrl = `http://127.0.0.1:${sessionFloor.port}/api/sites?limit=100`
@@ -205,8 +211,8 @@ async function main() {
     if (!sessionBody.equals(realBody)) throw new Error('the session floor does not serve the same bytes as GET /api/sites')
 
     // Warm-up of all four (JIT, statement cache), not counted.
-    await slice(`http://127.0.0.1:${bare.port}/api/sites`, {}, 2)
-    await slice(`http://127.0.0.1:${floor.port}/api/sites?limit=100`, {}, 2)
+    await slice(bareUrl, {}, 2)
+    await slice(floorUrl, {}, 2)
     await slice(sessionUrl, { cookie }, 2)
     await slice(`${base}/api/sites?limit=100`, { cookie }, 2)
 
@@ -222,8 +228,8 @@ async function main() {
     const realTally: Tally = { requests: 0, seconds: 0, latencies: [], cpuMs: 0 }
     const sliceS = DURATION_S / ROUNDS
     for (let i = 0; i < ROUNDS; i++) {
-      await slice(`http://127.0.0.1:${bare.port}/api/sites`, {}, sliceS, bareTally, bare.child.pid)
-      await slice(`http://127.0.0.1:${floor.port}/api/sites?limit=100`, {}, sliceS, floorTally, floor.child.pid)
+      await slice(bareUrl, {}, sliceS, bareTally, bare.child.pid)
+      await slice(floorUrl, {}, sliceS, floorTally, floor.child.pid)
       await slice(sessionUrl, { cookie }, sliceS, sessionTally, sessionFloor.child.pid)
       await slice(`${base}/api/sites?limit=100`, { cookie }, sliceS, realTally, plane.child.pid)
     }
@@ -244,8 +250,8 @@ async function main() {
     console.log(`GET /api/sites (100 sites): ${real.rps.toFixed(0)} req/s, p50 ${real.p50.toFixed(2)} ms, p99 ${real.p99.toFixed(2)} ms; server CPU ${real.cpuUsPerRequest.toFixed(0)} µs/request`)
     console.log(`ratio pressluft / bare    : ${ratio.toFixed(3)} (floor / bare ${(dbRead.rps / baseline.rps).toFixed(3)}; floor + session / bare ${(sessionRead.rps / baseline.rps).toFixed(3)}; pressluft / floor + session ${(real.rps / sessionRead.rps).toFixed(3)})`)
     console.log(`control plane RSS idle    : ${mb(idle.rss)} (VmRSS after start-up, one login, one list and 3 s without traffic; `
-      + `file-backed ${mb(idleKinds.file)}, anonymous ${mb(idleKinds.anon)}); after 10 s ${mb(idleLater.rss)}`)
-    console.log(`libraries alone RSS idle : ${mb(librariesIdle.rss)} (the same figure of bench/support/libraries-server.mjs: node-server, zod-openapi, zod, pino, libsql, jose, one route); after 10 s ${mb(librariesIdleLater.rss)}`)
+      + `file-backed ${mb(idle.kinds.file)}, anonymous ${mb(idle.kinds.anon)}); after 10 s ${mb(idle.rssLater)}`)
+    console.log(`libraries alone RSS idle : ${mb(librariesIdle.rss)} (the same figure of bench/support/libraries-server.mjs: node-server, zod-openapi, zod, pino, libsql, jose, one route); after 10 s ${mb(librariesIdle.rssLater)}`)
     console.log(`control plane RSS in load : ${mb(peakRss)} (highest VmRSS, sampled every 100 ms; ${hwmReset ? `VmHWM since the load began ${mb(loaded.hwm)}` : 'VmHWM could not be reset'})`)
     const inLoad = hwmReset ? Math.max(peakRss, loaded.hwm) : peakRss
     console.log(`goals: ratio ${ratio.toFixed(3)} >= ${GOAL_RATIO} ${verdict(ratio >= GOAL_RATIO)}; p99 ${real.p99.toFixed(2)} ms < ${GOAL_P99_MS} ms ${verdict(real.p99 < GOAL_P99_MS)}; `

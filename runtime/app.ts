@@ -11,7 +11,7 @@ import type { Actor } from './auth/auth-service.js'
 import { ApiError } from './contracts/errors.js'
 import { bearerCredential } from './auth/api-tokens.js'
 import { requestHeader, requestCookie } from './http/request-headers.js'
-import { validateQueryAndParams } from './http/validate-request.js'
+import { validateQueryAndParams, type ValidationFailed } from './http/validate-request.js'
 
 const BODY_LIMIT_BYTES = 64 * 1024
 
@@ -69,7 +69,7 @@ export interface AppOptions {
 }
 
 export function createApp(services: Services, options: AppOptions): OpenAPIHono<AppEnv> {
-  const validationFailed = (error: { issues: readonly { path: readonly PropertyKey[]; message: string }[] }, c: Context) => {
+  const validationFailed: ValidationFailed = (error, c) => {
     const issues = error.issues.map((issue) => ({ path: issue.path.join('.'), message: issue.message }))
     return c.json(errorBody('bad_request', 'Request validation failed', { issues }), 400)
   }

@@ -87,9 +87,10 @@ export interface JsonPage { readonly json: string }
 const IDENTIFIER = /^[A-Za-z_][A-Za-z0-9_]*$/
 
 /**
- * One page as the JSON text of the response, built by SQLite, for list endpoints whose items are exactly some columns
- * of the rows in that order (the view is the column list). One string crosses the driver, whose cost is per row, and the
- * page is neither parsed nor serialised again in JS (docs/performance.md, "API"). The database is read on every call.
+ * A reader of pages as the JSON text of the response, built by SQLite, for list endpoints whose items are exactly some
+ * columns of the rows in that order (the view is the column list). One string crosses the driver, whose cost is per
+ * row, and the page is neither parsed nor serialised again in JS (docs/performance.md, "API"). The database is read on
+ * every call.
  *
  * `columns` must hold TEXT or INTEGER values (or NULL): SQLite writes those as JSON.stringify does (strings with the
  * same escapes, integers as digits); a REAL would be formatted differently and a BLOB is not JSON. Each row's object is
@@ -97,26 +98,30 @@ const IDENTIFIER = /^[A-Za-z_][A-Za-z0-9_]*$/
  * every column value is first copied out of the subquery, which cost a third of the read (docs/performance.md, "API").
  * The objects are joined with commas in the subquery's order (an ORDER BY inside the aggregate would sort a second
  * time: +120 µs for 101 rows); tests/unit/db-rows.test.ts compares these pages byte for byte with JSON.stringify of the
- * page read row by row, page after page.
+ * page read row by row, page after page. The query's fixed parts are checked and built once, when the reader is made.
  */
-export async function selectJsonPage(ex: Executor, source: Omit<PageSource, 'select'>, columns: readonly string[], page: PageRequest): Promise<JsonPage> {
+export function jsonPageReader(source: Omit<PageSource, 'select'>, columns: readonly string[]): (ex: Executor, page: PageRequest) => Promise<JsonPage> {
   for (const column of columns) if (!IDENTIFIER.test(column)) throw new Error(`not a column name: ${column}`)
   if (!columns.includes('created_at') || !columns.includes('id')) throw new Error('a JSON page needs the created_at and id columns')
   const column = (name: string) => (source.alias ? `${source.alias}.${name}` : name)
   const object = `json_object(${columns.map((name) => `'${name}', ${column(name)}`).join(', ')})`
-  const { sql, args } = pageQuery({ ...source, select: `${object} AS item` }, page)
-  const row = await queryOne<{ items: string | null; n: number }>(ex, `SELECT group_concat(item, ',') AS items, count(*) AS n FROM (${sql})`, args)
-  let items = `[${row!.items ?? ''}]`
-  let nextCursor = 'null'
-  if (row!.n > page.limit) {
-    // Every object starts with `{"<first column>":`, which occurs nowhere else (a quote inside a JSON string is always
-    // escaped). Drop the extra row; the cursor is the key of the row that now ends the page.
-    const start = `{"${columns[0]}":`
-    items = `${items.slice(0, items.lastIndexOf(`,${start}`))}]`
-    const last = JSON.parse(items.slice(items.lastIndexOf(start), -1)) as CursorKey
-    nextCursor = `"${encodeCursor(last)}"`
+  const itemSource = { ...source, select: `${object} AS item` }
+  // Every object starts with `{"<first column>":`, which occurs nowhere else (a quote inside a JSON string is always
+  // escaped).
+  const itemStart = `{"${columns[0]}":`
+  return async (ex, page) => {
+    const { sql, args } = pageQuery(itemSource, page)
+    const row = await queryOne<{ items: string | null; n: number }>(ex, `SELECT group_concat(item, ',') AS items, count(*) AS n FROM (${sql})`, args)
+    let items = `[${row!.items ?? ''}]`
+    let nextCursor = 'null'
+    if (row!.n > page.limit) {
+      // Drop the extra row; the cursor is the key of the row that now ends the page.
+      items = `${items.slice(0, items.lastIndexOf(`,${itemStart}`))}]`
+      const last = JSON.parse(items.slice(items.lastIndexOf(itemStart), -1)) as CursorKey
+      nextCursor = `"${encodeCursor(last)}"`
+    }
+    return { json: `{"items":${items},"next_cursor":${nextCursor}}` }
   }
-  return { json: `{"items":${items},"next_cursor":${nextCursor}}` }
 }
 
 /** Maps a page's rows to their API shape, keeping the cursor. */

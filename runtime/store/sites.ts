@@ -1,7 +1,7 @@
 // SQL for sites.
 import type { Executor } from './db.js'
 import { queryOne, run } from './db.js'
-import { selectJsonPage, type JsonPage, type PageRequest } from './pagination.js'
+import { jsonPageReader, type JsonPage, type PageRequest } from './pagination.js'
 import type { SiteStatus } from '../contracts/enums.js'
 import { insertEnvironment, type NewEnvironment } from './environments.js'
 
@@ -28,9 +28,11 @@ export async function findSiteBySlug(ex: Executor, slug: string): Promise<SiteRo
 /** The columns of a site in the API, in the order of the view (runtime/sites/site-service.ts, siteView). */
 export const SITE_COLUMNS = ['id', 'name', 'slug', 'status', 'primary_environment_id', 'created_at', 'updated_at', 'state_version'] as const
 
+const readSitePage = jsonPageReader({ from: 'sites' }, SITE_COLUMNS)
+
 /** One page of sites as the JSON text of the API's page (the view is the column list). */
 export async function listSites(ex: Executor, page: PageRequest): Promise<JsonPage> {
-  return selectJsonPage(ex, { from: 'sites' }, SITE_COLUMNS, page)
+  return readSitePage(ex, page)
 }
 
 /** Optimistic status change: 0 when the row moved on since it was read. */

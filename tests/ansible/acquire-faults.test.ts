@@ -62,6 +62,11 @@ describe('Hetzner acquisition faults through the API: job outcome, node row, ser
     await until(async () => (await job(id)).status === 'queued' && (await job(id)).attempt_count === attempt, 30_000, what)
     return job(id)
   }
+  /** How long after its failure a requeued job waits (run_after − the failure's updated_at), in ms. */
+  const requeueDelay = (row: JobRow) => Date.parse(row.run_after!) - Date.parse(row.updated_at)
+  /** The next server purchase answers 429 (Hetzner's rate limit) with this Retry-After. */
+  const rateLimitNextPurchase = (retryAfterSeconds: number) =>
+    double.fail('POST', /^\/servers$/, 429, 'rate_limit_exceeded', 'limit of 3600 requests per hour reached', 1, retryAfterSeconds)
   /** Lets the backoff pass: the requeued attempt becomes due now (what the clock would do after 1 minute). */
   const makeDue = (id: string) => h!.cp.services.db.execute({ sql: 'UPDATE jobs SET run_after = ? WHERE id = ?', args: [new Date(Date.now() - 1000).toISOString(), id] })
   const noToken = () => {
@@ -81,13 +86,13 @@ describe('Hetzner acquisition faults through the API: job outcome, node row, ser
 
   it('429 with Retry-After: PROVIDER_UNAVAILABLE, requeued no sooner than Retry-After; the next attempt buys exactly one server and the node becomes active', async () => {
     await start()
-    double.fail('POST', /^\/servers$/, 429, 'rate_limit_exceeded', 'limit of 3600 requests per hour reached', 1, 30)
+    rateLimitNextPurchase(30)
     const id = await post('fault-429')
     const first = await requeued(id, 1, 'requeue after the 429')
     expect(first.error_code).toBe('PROVIDER_UNAVAILABLE')
     expect(first.error_message).toContain('the provider asks to wait 30 s')
     // The job backoff (1 min after the first attempt) is longer than what the provider asked for: the backoff wins.
-    expect(Date.parse(first.run_after!) - Date.parse(first.updated_at)).toBe(60_000)
+    expect(requeueDelay(first)).toBe(60_000)
     expect(await node('fault-429')).toMatchObject({ status: 'provisioning', provider_server_id: null })
     expect(double.servers).toHaveLength(0)
 
@@ -101,17 +106,17 @@ describe('Hetzner acquisition faults through the API: job outcome, node row, ser
 
   it('429 whose Retry-After is longer than the backoff: the retry waits for the provider (10 min, not the 1 min backoff); an absurd wait is capped at 1 hour', async () => {
     await start()
-    double.fail('POST', /^\/servers$/, 429, 'rate_limit_exceeded', 'limit of 3600 requests per hour reached', 1, 600)
+    rateLimitNextPurchase(600)
     const id = await post('fault-429-long')
     const first = await requeued(id, 1, 'requeue after the 429')
     expect(first.error_message).toContain('the provider asks to wait 600 s')
-    expect(Date.parse(first.run_after!) - Date.parse(first.updated_at)).toBe(600_000)
+    expect(requeueDelay(first)).toBe(600_000)
     expect(double.servers).toHaveLength(0)
 
     await makeDue(id)
-    double.fail('POST', /^\/servers$/, 429, 'rate_limit_exceeded', 'limit of 3600 requests per hour reached', 1, 30 * 86_400)
+    rateLimitNextPurchase(30 * 86_400)
     const capped = await requeued(id, 2, 'requeue after the second 429')
-    expect(Date.parse(capped.run_after!) - Date.parse(capped.updated_at)).toBe(3_600_000)
+    expect(requeueDelay(capped)).toBe(3_600_000)
     expect(double.servers).toHaveLength(0)
     noToken()
   })

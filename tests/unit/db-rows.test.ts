@@ -1,5 +1,5 @@
 // The embedded driver's rows (raw mode, objects built in runtime/store/db.ts) look as the driver's own row objects did,
-// and a page serialised by SQLite (selectJsonPage, used by GET /api/sites) is byte for byte JSON.stringify of the page
+// and a page serialised by SQLite (jsonPageReader, used by GET /api/sites) is byte for byte JSON.stringify of the page
 // read row by row, cursor included.
 import fs from 'node:fs'
 import os from 'node:os'
@@ -81,7 +81,7 @@ describe('embedded driver rows', () => {
   })
 })
 
-describe('pages serialised by SQLite (selectJsonPage)', () => {
+describe('pages serialised by SQLite (jsonPageReader)', () => {
   it('are JSON.stringify of the rows read one by one, page after page, with awkward names and a null column', async () => {
     const db = openDatabase(`file:${path.join(tmp, 'sites.db')}`)
     await migrate(db)
